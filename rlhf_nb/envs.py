@@ -84,4 +84,8 @@ def make_vector_env(env_id:str='CartPole-v1', # gymnasium id
     "`num_envs` copies of `make_env(env_id)` stepped together."
     check_env_id(env_id)
     fns = [lambda: make_env(env_id, render=render, training=training) for _ in range(num_envs)]
-    return gym.vector.AsyncVectorEnv(fns) if asynchronous else gym.vector.SyncVectorEnv(fns)
+    # SAME_STEP: the step that ends an episode already returns the next episode's first observation,
+    # with the last one in info['final_obs'], so every step's action counts (see the note above).
+    mode = gym.vector.AutoresetMode.SAME_STEP
+    if asynchronous: return gym.vector.AsyncVectorEnv(fns, autoreset_mode=mode)
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=mode)
