@@ -53,6 +53,7 @@ def _wait_for_fire(env) -> bool:
 def make_env(env_id:str='CartPole-v1', # gymnasium id
              render:bool=False, # render full-colour `rgb_array` frames (for clips and video)
              training:bool=False, # training-only wrappers (Atari: a lost life ends the episode)
+             record_stats:bool=True, # wrap in `RecordEpisodeStatistics` (vector envs record at the vector level)
             ) -> gym.Env:
     "Make one env with the preprocessing its family needs."
     check_env_id(env_id)
@@ -60,14 +61,14 @@ def make_env(env_id:str='CartPole-v1', # gymnasium id
     if is_atari(env_id):
         from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
         env = gym.make(env_id, frameskip=1, render_mode=render_mode)
-        env = gym.wrappers.RecordEpisodeStatistics(env)
+        if record_stats: env = gym.wrappers.RecordEpisodeStatistics(env)  # true game score, not per life
         env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84,
                                  terminal_on_life_loss=training, grayscale_obs=True)
         if _wait_for_fire(env): env = FireResetEnv(env)
         env = FrameStackObservation(env, 4)  # (4, 84, 84)
     else:
         env = gym.make(env_id, render_mode=render_mode)
-        env = gym.wrappers.RecordEpisodeStatistics(env)
+        if record_stats: env = gym.wrappers.RecordEpisodeStatistics(env)
     if not isinstance(env.action_space, gym.spaces.Discrete):
         env.close()
         raise UserError(f"env id {env_id!r} has a {type(env.action_space).__name__} action space; "
@@ -83,9 +84,10 @@ def make_vector_env(env_id:str='CartPole-v1', # gymnasium id
                    ) -> gym.vector.VectorEnv:
     "`num_envs` copies of `make_env(env_id)` stepped together."
     check_env_id(env_id)
-    fns = [lambda: make_env(env_id, render=render, training=training) for _ in range(num_envs)]
+    fns = [lambda: make_env(env_id, render=render, training=training, record_stats=False) for _ in range(num_envs)]
     # SAME_STEP: the step that ends an episode already returns the next episode's first observation,
     # with the last one in info['final_obs'], so every step's action counts (see the note above).
     mode = gym.vector.AutoresetMode.SAME_STEP
-    if asynchronous: return gym.vector.AsyncVectorEnv(fns, autoreset_mode=mode)
-    return gym.vector.SyncVectorEnv(fns, autoreset_mode=mode)
+    envs = (gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv)(fns, autoreset_mode=mode)
+    # Recorded here, beneath any reward wrapper added later: info['episode'] always holds the true return.
+    return gym.wrappers.vector.RecordEpisodeStatistics(envs)
