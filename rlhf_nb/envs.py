@@ -13,7 +13,8 @@ import numpy as np
 from .core import UserError
 
 # %% auto #0
-__all__ = ['is_atari', 'check_env_id', 'FireResetEnv', 'make_env', 'make_vector_env']
+__all__ = ['is_atari', 'check_env_id', 'FireResetEnv', 'EpisodicLifeEnv', 'make_env', 'RecordGameStatistics', 'make_vector_env',
+           'cartpole_frame', 'render_frame']
 
 # %% ../nbs/01_envs.ipynb #e0a1e006
 def is_atari(env_id:str) -> bool:
@@ -49,10 +50,33 @@ def _wait_for_fire(env) -> bool:
     meanings = env.unwrapped.get_action_meanings()
     return len(meanings) >= 3 and meanings[1] == 'FIRE'
 
+# %% ../nbs/01_envs.ipynb #e0a1e012
+class EpisodicLifeEnv(gym.Wrapper):
+    "Training only: a lost life ends the episode (`info['life_lost']`), and `reset()` carries on with the same game."
+    def __init__(self, env):
+        super().__init__(env)
+        self.lives, self.game_over = 0, True
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.game_over = terminated or truncated
+        lives = self.env.unwrapped.ale.lives()
+        info['life_lost'] = lost = lives < self.lives and not self.game_over
+        self.lives = lives
+        return obs, reward, terminated or lost, truncated, info
+
+    def reset(self, **kwargs):
+        if self.game_over: obs, info = self.env.reset(**kwargs)
+        else:  # a life was lost: one no-op step carries on with the same game
+            obs, _, terminated, truncated, info = self.env.step(0)
+            if terminated or truncated: obs, info = self.env.reset(**kwargs)
+        self.game_over, self.lives = False, self.env.unwrapped.ale.lives()
+        return obs, info
+
 # %% ../nbs/01_envs.ipynb #e0a1e00b
 def make_env(env_id:str='CartPole-v1', # gymnasium id
              render:bool=False, # render full-colour `rgb_array` frames (for clips and video)
-             training:bool=False, # training-only wrappers (Atari: a lost life ends the episode)
+             training:bool=False, # training-only wrappers (Atari: a lost life ends the episode, not the game)
              record_stats:bool=True, # wrap in `RecordEpisodeStatistics` (vector envs record at the vector level)
             ) -> gym.Env:
     "Make one env with the preprocessing its family needs."
@@ -60,10 +84,11 @@ def make_env(env_id:str='CartPole-v1', # gymnasium id
     render_mode = 'rgb_array' if render else None
     if is_atari(env_id):
         from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
-        env = gym.make(env_id, frameskip=1, render_mode=render_mode)
-        if record_stats: env = gym.wrappers.RecordEpisodeStatistics(env)  # true game score, not per life
+        env = gym.make(env_id, frameskip=1, render_mode=render_mode)  # v5 keeps its sticky actions (p=0.25)
+        if record_stats: env = gym.wrappers.RecordEpisodeStatistics(env)  # the true game score, not per life
         env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84,
-                                 terminal_on_life_loss=training, grayscale_obs=True)
+                                 terminal_on_life_loss=False, grayscale_obs=True)
+        if training: env = EpisodicLifeEnv(env)  # beneath FireResetEnv: after a lost life, FIRE relaunches
         if _wait_for_fire(env): env = FireResetEnv(env)
         env = FrameStackObservation(env, 4)  # (4, 84, 84)
     else:
@@ -74,6 +99,27 @@ def make_env(env_id:str='CartPole-v1', # gymnasium id
         raise UserError(f"env id {env_id!r} has a {type(env.action_space).__name__} action space; "
                         "rlhf_nb supports discrete actions only")
     return env
+
+# %% ../nbs/01_envs.ipynb #e0a1e015
+class RecordGameStatistics(gym.vector.VectorWrapper):
+    "Put the true return `'r'` and length `'l'` of each finished game in `info['episode']`, with the mask `info['_episode']`."
+    def reset(self, seed=None, options=None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.returns, self.lengths = np.zeros(self.num_envs), np.zeros(self.num_envs, dtype=np.int64)  # (N,)
+        return obs, info
+
+    def step(self, actions):
+        obs, rewards, terminated, truncated, info = self.env.step(actions)
+        self.returns += rewards
+        self.lengths += 1
+        final = info.get('final_info', {})  # SAME_STEP autoreset: the ending step's own info
+        life_lost = final.get('life_lost', np.zeros(self.num_envs, bool)) & final.get('_life_lost', False)
+        ended = (terminated | truncated) & ~life_lost
+        if ended.any():
+            info['episode'] = {'r': np.where(ended, self.returns, 0.0), 'l': np.where(ended, self.lengths, 0)}
+            info['_episode'] = ended
+            self.returns[ended], self.lengths[ended] = 0.0, 0
+        return obs, rewards, terminated, truncated, info
 
 # %% ../nbs/01_envs.ipynb #e0a1e00f
 def make_vector_env(env_id:str='CartPole-v1', # gymnasium id
@@ -89,5 +135,45 @@ def make_vector_env(env_id:str='CartPole-v1', # gymnasium id
     # with the last one in info['final_obs'], so every step's action counts (see the note above).
     mode = gym.vector.AutoresetMode.SAME_STEP
     envs = (gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv)(fns, autoreset_mode=mode)
-    # Recorded here, beneath any reward wrapper added later: info['episode'] always holds the true return.
-    return gym.wrappers.vector.RecordEpisodeStatistics(envs)
+    # Recorded here, beneath any reward wrapper added later: info['episode'] always holds the true game return.
+    return RecordGameStatistics(envs)
+
+# %% ../nbs/01_envs.ipynb #e0a1e019
+import cv2
+
+_POLE, _AXLE = (202, 152, 101), (129, 132, 203)  # RGB, as gymnasium draws them
+
+def cartpole_frame(state, # CartPole state (x, x_dot, theta, theta_dot); its observation is the same
+                   width:int=300, # frame width in pixels; height is 2/3 of it (gymnasium: 600x400)
+                   x_threshold:float=2.4, # half the track width the picture spans (CartPoleEnv.x_threshold)
+                   length:float=0.5, # half the pole's length (CartPoleEnv.length)
+                  ) -> np.ndarray:
+    "Draw CartPole's picture of `state` as an RGB uint8 array (H, W, 3), like `CartPoleEnv.render`."
+    s, height = width / 600, round(width * 2 / 3)  # gymnasium's sizes are for a 600 px wide screen
+    img = np.full((height, width, 3), 255, np.uint8)
+    scale = width / (2 * x_threshold)  # pixels per metre
+    ground = height - 1 - 100 * s  # the track's row (y grows downwards here)
+    cv2.line(img, (0, round(ground)), (width - 1, round(ground)), (0, 0, 0), 1)
+    cx, cw, ch = state[0] * scale + width / 2, 50 * s, 30 * s
+    cart = np.array([[cx - cw/2, ground - ch/2], [cx + cw/2, ground - ch/2],
+                     [cx + cw/2, ground + ch/2], [cx - cw/2, ground + ch/2]])  # (4, 2) corners
+    axle, pw, pl = np.array([cx, ground - ch/4]), 10 * s, scale * 2 * length
+    up = np.array([np.sin(state[2]), -np.cos(state[2])])  # along the pole; theta > 0 leans right
+    across = np.array([-up[1], up[0]])
+    pole = np.array([axle - up*pw/2 - across*pw/2, axle + up*(pl - pw/2) - across*pw/2,
+                     axle + up*(pl - pw/2) + across*pw/2, axle - up*pw/2 + across*pw/2])  # (4, 2) corners
+    fix = 1 << 4  # 4 bits of sub-pixel precision for OpenCV's anti-aliased drawing
+    cv2.fillConvexPoly(img, np.round(cart * fix).astype(np.int32), (0, 0, 0), cv2.LINE_AA, 4)
+    cv2.fillConvexPoly(img, np.round(pole * fix).astype(np.int32), _POLE, cv2.LINE_AA, 4)
+    cv2.circle(img, tuple(int(v) for v in np.round(axle * fix)), round(pw / 2 * fix), _AXLE, -1, cv2.LINE_AA, 4)
+    return img
+
+def render_frame(env:gym.Env, # an env from `make_env` (with `render=True` unless it is CartPole)
+                ) -> np.ndarray:
+    "The full-colour RGB frame (H, W, 3) uint8 of `env`'s current state, for clips."
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+    u = env.unwrapped
+    if isinstance(u, CartPoleEnv): return cartpole_frame(u.state, x_threshold=u.x_threshold, length=u.length)
+    frame = env.render()
+    if frame is None: raise ValueError("no frame: make the env with render=True")
+    return frame
