@@ -147,10 +147,12 @@ def cartpole_frame(state, # CartPole state (x, x_dot, theta, theta_dot); its obs
                    width:int=300, # frame width in pixels; height is 2/3 of it (gymnasium: 600x400)
                    x_threshold:float=2.4, # half the track width the picture spans (CartPoleEnv.x_threshold)
                    length:float=0.5, # half the pole's length (CartPoleEnv.length)
+                   out:np.ndarray|None=None, # draw into this (H, W, 3) uint8 array instead of a new one
                   ) -> np.ndarray:
     "Draw CartPole's picture of `state` as an RGB uint8 array (H, W, 3), like `CartPoleEnv.render`."
     s, height = width / 600, round(width * 2 / 3)  # gymnasium's sizes are for a 600 px wide screen
-    img = np.full((height, width, 3), 255, np.uint8)
+    img = np.empty((height, width, 3), np.uint8) if out is None else out
+    img[:] = 255
     scale = width / (2 * x_threshold)  # pixels per metre
     ground = height - 1 - 100 * s  # the track's row (y grows downwards here)
     cv2.line(img, (0, round(ground)), (width - 1, round(ground)), (0, 0, 0), 1)
@@ -169,11 +171,14 @@ def cartpole_frame(state, # CartPole state (x, x_dot, theta, theta_dot); its obs
     return img
 
 def render_frame(env:gym.Env, # an env from `make_env` (with `render=True` unless it is CartPole)
+                 out:np.ndarray|None=None, # write the frame into this (H, W, 3) uint8 array
                 ) -> np.ndarray:
     "The full-colour RGB frame (H, W, 3) uint8 of `env`'s current state, for clips."
     from gymnasium.envs.classic_control.cartpole import CartPoleEnv
     u = env.unwrapped
-    if isinstance(u, CartPoleEnv): return cartpole_frame(u.state, x_threshold=u.x_threshold, length=u.length)
+    if isinstance(u, CartPoleEnv): return cartpole_frame(u.state, x_threshold=u.x_threshold, length=u.length, out=out)
     frame = env.render()
     if frame is None: raise ValueError("no frame: make the env with render=True")
-    return frame
+    if out is None: return frame
+    out[...] = frame
+    return out
