@@ -12,7 +12,6 @@ import numpy as np
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
-from tinydb.table import Document
 from fastcore.basics import patch
 
 from .core import UserError, check_run_name, data_home, run_dir
@@ -39,17 +38,20 @@ _TOKEN = re.compile(rb'"write":"([0-9a-f]{32})"')
 
 def _split_lines(raw:bytes) -> dict[str, bytes]:
     "The JSON text of each table in our one-table-per-line layout; `ValueError` if `raw` is laid out otherwise."
-    lines = raw.rstrip(b'\n').split(b'\n')
-    out = {}
-    for i, line in enumerate(lines):
-        if i == 0:
-            if not line.startswith(b'{'): raise ValueError('not our layout')
-            line = line[1:]
-        end = b'}' if i == len(lines) - 1 else b','
-        if not line.endswith(end): raise ValueError('not our layout')
-        m = _TABLE_LINE.match(line)
+    out, start, end = {}, 0, len(raw)
+    while end and raw[end - 1] == 10: end -= 1  # trailing newlines
+    while start < end:
+        nl = raw.find(b'\n', start, end)
+        stop = end if nl < 0 else nl
+        if start == 0:
+            if raw[:1] != b'{': raise ValueError('not our layout')
+            start = 1
+        if raw[stop - 1:stop] != (b'}' if nl < 0 else b','): raise ValueError('not our layout')
+        m = _TABLE_LINE.match(raw, start, stop)
         if not m or m.group(1).decode() in out: raise ValueError('not our layout')
-        out[m.group(1).decode()] = line[m.end():-1]
+        out[m.group(1).decode()] = raw[m.end():stop - 1]
+        start = stop + 1
+    if not out: raise ValueError('not our layout')
     return out
 
 def _order(name:str): return (name != _HEADER, TABLES.index(name) if name in TABLES else len(TABLES), name)
@@ -61,6 +63,25 @@ def _fsync_dir(path:Path):
     except OSError: pass  # some file systems cannot sync a folder; the rename is still atomic
     finally: os.close(fd)
 
+def _dumps(obj) -> bytes: return json.dumps(obj, separators=(',', ':')).encode()
+
+def _table(b:bytes) -> dict:
+    "A table parsed from JSON; `ValueError` unless it is {id: record}."
+    t = json.loads(b)
+    if not isinstance(t, dict) or not all(isinstance(r, dict) for r in t.values()): raise ValueError('not a table')
+    return t
+
+def _parse(new:bytes, old:tuple|None) -> dict:
+    "Parse a table's JSON `new`, reusing `old` = (table, its JSON) when unchanged or when `new` only appended records."
+    if old is not None:
+        t, b = old
+        if new == b: return t
+        n = len(b)
+        if n > 2 and len(new) > n and new[n - 1:n] == b',' and new.startswith(b[:-1]):
+            grown = dict(t); grown.update(_table(b'{' + new[n:]))
+            return grown
+    return _table(new)
+
 class AtomicJSONStorage(Storage):
     "TinyDB storage: one table per line, written to a temp file that atomically replaces the store; never overwrites what it cannot read."
     def __init__(self, path:Path, # the JSON file
@@ -70,6 +91,7 @@ class AtomicJSONStorage(Storage):
         self.tables: dict[str, dict] = {}  # table name -> {str id: record}: what TinyDB reads and writes
         self.header: dict = {}             # the `_rlhf_nb` document: format, version, write token, next ids
         self._frags: dict[str, tuple] = {} # table name -> (table dict, its JSON bytes) as last read from or written to disk
+        self._appended: dict[str, list] = {} # table name -> ids added by `append` since then
         self._disk_header: dict = {}
         self._stamp = None                 # (inode, size, mtime, write token) of the file in memory
         self.writable = self.dirty = False
@@ -79,14 +101,24 @@ class AtomicJSONStorage(Storage):
         return self.tables
 
     def write(self, data:dict):
-        if not self.writable: raise RuntimeError(f"write to {self.path} through Store methods: they hold its lock")
+        self._check_writable()
         self.tables, self.dirty = data, True
+
+    def append(self, table:str, docs:dict[str, dict]):
+        "Add new records `docs` ({str id: record}) to `table`."
+        self._check_writable()
+        self.tables.setdefault(table, {}).update(docs)
+        self._appended.setdefault(table, []).extend(docs)
+        self.dirty = True
+
+    def _check_writable(self):
+        if not self.writable: raise RuntimeError(f"write to {self.path} through Store methods: they hold its lock")
 
     def _fail(self, why:str):
         raise UserError(f"cannot use the store {self.path}: {why}; it was left untouched (move it away to start a new store)")
 
     def refresh(self):
-        "Bring the tables in memory up to date with the file, parsing only the tables whose line changed."
+        "Bring the tables in memory up to date with the file, parsing only what changed."
         try: f = open(self.path, 'rb')
         except FileNotFoundError:
             if self._stamp is not None or self.tables: self._set({}, {}, {})
@@ -103,53 +135,56 @@ class AtomicJSONStorage(Storage):
         self._stamp = stamp
 
     def _load(self, raw:bytes):
-        if not raw.strip(): self._fail('the file is empty, not an rlhf_nb store')
+        if not raw or raw.isspace(): self._fail('the file is empty, not an rlhf_nb store')
         try:
             frags = _split_lines(raw)
-            tables = {}
-            for name, b in frags.items():
-                old = self._frags.get(name)
-                tables[name] = old[0] if old is not None and old[1] == b else json.loads(b)
+            tables = {name: _parse(b, self._frags.get(name)) for name, b in frags.items()}
         except ValueError:  # another layout (say, indented by hand): parse it whole, re-serialize each table
             try: tables = json.loads(raw)
             except ValueError as e: self._fail(f'not valid JSON ({e})')
             frags = None
-        header = self._check(tables)
-        if frags is None: frags = {n: json.dumps(t, separators=(',', ':')).encode() for n, t in tables.items()}
+        header = self._check(tables, full=frags is None)
+        if frags is None: frags = {n: _dumps(t) for n, t in tables.items()}
         self._set(header, {n: t for n, t in tables.items() if n != _HEADER},
                   {n: (t, frags[n]) for n, t in tables.items()})
 
-    def _check(self, tables) -> dict:
-        "The header document of `tables`, after checking the JSON is an rlhf_nb store."
-        doc = tables.get(_HEADER, {}).get('1') if isinstance(tables, dict) and isinstance(tables.get(_HEADER), dict) else None
+    def _check(self, tables, full:bool=True) -> dict:
+        "The header document of `tables`, after checking the JSON is an rlhf_nb store (`full`: every table's shape too)."
+        hdr = tables.get(_HEADER) if isinstance(tables, dict) else None
+        doc = hdr.get('1') if isinstance(hdr, dict) else None
         if not isinstance(doc, dict) or doc.get('format') != STORE_FORMAT:
             self._fail(f'JSON without the {_HEADER!r} header of an rlhf_nb store')
         if not isinstance(doc.get('version'), int) or doc['version'] > STORE_VERSION:
             self._fail(f"store format version {doc.get('version')!r}, newer than this rlhf_nb reads ({STORE_VERSION})")
-        for name, t in tables.items():
+        for name, t in tables.items() if full else ():
             if not isinstance(t, dict) or not all(isinstance(r, dict) for r in t.values()):
                 self._fail(f'table {name!r} is not a TinyDB table')
         return doc
 
     def _set(self, header, tables, frags):
         self.header, self._disk_header = json.loads(json.dumps(header)), json.loads(json.dumps(header))
-        self.tables, self._frags = tables, frags
+        self.tables, self._frags, self._appended = tables, frags, {}
+
+    def _frag(self, name:str, t:dict) -> tuple:
+        "(t, its JSON): reused if unchanged, extended if records were only appended, else serialized anew."
+        old = self._frags.get(name)
+        if old is None or old[0] is not t: return (t, _dumps(t))  # new, or replaced by a TinyDB update/remove
+        new = self._appended.get(name)
+        if not new: return old
+        extra = b','.join(b'"%s":%s' % (k.encode(), _dumps(t[k])) for k in new)
+        return (t, old[1][:-1] + (b',' if len(old[1]) > 2 else b'') + extra + b'}')
 
     def flush(self):
-        "Write every table to a temp file, fsync it, and rename it over the store; reuse the JSON of unchanged tables."
-        frags = {}
-        for name, t in self.tables.items():
-            old = self._frags.get(name)
-            frags[name] = old if old is not None and old[0] is t else (t, json.dumps(t, separators=(',', ':')).encode())
+        "Write every table to a temp file, fsync it, and rename it over the store."
+        frags = {name: self._frag(name, t) for name, t in self.tables.items()}
         self.header.update(format=STORE_FORMAT, version=STORE_VERSION, write=uuid.uuid4().hex)
         head = {'1': self.header}
-        frags[_HEADER] = (head, json.dumps(head, separators=(',', ':')).encode())
-        names = sorted(frags, key=_order)
+        frags[_HEADER] = (head, _dumps(head))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f'{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
         try:
             with open(tmp, 'wb') as f:
-                for i, name in enumerate(names):
+                for i, name in enumerate(sorted(frags, key=_order)):
                     f.write(b'%s"%s":' % (b'{' if i == 0 else b',\n', name.encode()))
                     f.write(frags[name][1])
                 f.write(b'}\n')
@@ -161,7 +196,8 @@ class AtomicJSONStorage(Storage):
             with contextlib.suppress(OSError): os.unlink(tmp)
             raise
         if self.fsync: _fsync_dir(self.path.parent)
-        self._frags, self._disk_header = frags, json.loads(json.dumps(self.header))
+        self._frags, self._appended = frags, {}
+        self._disk_header = json.loads(json.dumps(self.header))
         self._stamp = (st.st_ino, st.st_size, st.st_mtime_ns, self.header['write'].encode())
         self.dirty = False
 
@@ -170,11 +206,13 @@ class AtomicJSONStorage(Storage):
         tables = {}
         for name, (t, b) in self._frags.items():
             if name == _HEADER: continue
-            cur = self.tables.get(name)
-            if cur is not t: t = json.loads(b)  # TinyDB replaced this table: its records may have changed in place
+            if self.tables.get(name) is not t: t = json.loads(b)  # replaced by TinyDB: records may have changed in place
+            else:
+                for k in self._appended.get(name, ()): t.pop(k, None)
             tables[name] = t
             self._frags[name] = (t, b)
-        self.tables, self.header, self.dirty = tables, json.loads(json.dumps(self._disk_header)), False
+        self.tables, self._appended, self.dirty = tables, {}, False
+        self.header = json.loads(json.dumps(self._disk_header))
 
 # %% ../nbs/03_store.ipynb #s0a1e011
 def _plain(v):
@@ -269,12 +307,9 @@ class Store:
         return ids
 
     def _insert(self, table:str, records:list[dict], ids:list[int]|None=None) -> list[int]:
-        "Insert `records` under fresh (or reserved) `ids`, in one TinyDB write; call inside `batch()`."
+        "Add `records` under fresh (or reserved) `ids`; call inside `batch()`."
         if ids is None: ids = self._reserve(table, len(records))
-        docs = [Document(_plain(r), doc_id=i) for i, r in zip(ids, records)]
-        tbl = self.db.table(table, cache_size=0)
-        if len(docs) == 1: tbl.insert(docs[0])
-        elif docs: tbl.insert_multiple(docs)
+        self._storage.append(table, {str(i): _plain(r) for i, r in zip(ids, records)})
         return ids
 
     def _get(self, table:str, i, what:str) -> dict:
