@@ -348,16 +348,20 @@ def _store_pairs(store, name, iteration, segs, pairs, fps) -> list[int]:
         if lp: clip[i] = rel(next(rest))
         if rp: clip[j] = rel(next(rest))
         videos.append(rel(written[0]))
-    with store.batch():
-        seg_ids = {}
-        for s in sorted(clip):
-            seg = segs[s]
-            seg_ids[s] = store.add_segment(name, iteration, seg.arrays(frames=False), env_id=seg.env_id, seed=seg.seed,
-                                           policy=seg.policy, episode=seg.episode, start=seg.start,
-                                           ended=seg.ended, video=clip[s])
-        return [store.add_pair(name, iteration, seg_ids[i], seg_ids[j], reason=reason, score=score, video=video,
-                               left_video=clip[i], right_video=clip[j])
-                for (i, j, reason, score), video in zip(pairs, videos)]
+    try:
+        with store.batch():  # all of this chunk's records, or none
+            seg_ids = {}
+            for s in sorted(clip):
+                seg = segs[s]
+                seg_ids[s] = store.add_segment(name, iteration, seg.arrays(frames=False), env_id=seg.env_id,
+                                               seed=seg.seed, policy=seg.policy, episode=seg.episode, start=seg.start,
+                                               ended=seg.ended, video=clip[s])
+            return [store.add_pair(name, iteration, seg_ids[i], seg_ids[j], reason=reason, score=score, video=video,
+                                   left_video=clip[i], right_video=clip[j])
+                    for (i, j, reason, score), video in zip(pairs, videos)]
+    except BaseException:  # nothing was stored: leave no videos behind either
+        for rel_path in videos + list(clip.values()): (run / rel_path).unlink(missing_ok=True)
+        raise
 
 def load_segment(store, # a `rlhf_nb.store.Store`
                  seg_id:int, # the segment's id
