@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_clips.ipynb #c1b2c003
 from __future__ import annotations
-import secrets, shutil, subprocess, tempfile, time
+import secrets, shutil, subprocess
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .core import UserError, check_run_name
-from .envs import check_env_id, is_atari, make_env, render_frame
+from .envs import check_env_id, make_env, render_frame
 
 # %% auto #0
 __all__ = ['ARRAY_KEYS', 'Segment', 'Policy', 'RandomPolicy', 'segment_stream', 'collect_segments', 'sample_pairs',
