@@ -7,6 +7,7 @@ from __future__ import annotations
 import html, math, struct, threading, time, weakref
 from pathlib import Path
 
+import anywidget
 import ipywidgets as W
 
 from .core import UserError, check_run_name
@@ -73,9 +74,9 @@ _CHOICE_TIP = {'left': 'The left clip is better', 'right': 'The right clip is be
 _CHOICE_COLOR = {'left': '#2b6cb0', 'right': '#c05621', 'tie': '#4a5568', 'unknown': '#718096'}
 _SPEEDS = (('1×', 1), ('½×', 2), ('¼×', 4))  # speed label, slow-down factor
 _CACHE_SIZE = 12  # videos kept in memory (current, next, their slow versions)
-# ipyevents adds `ipyevents-watched` to the panel while it listens for keys: show that, so learners know keys work.
-_PANEL_CSS = ("<style>.rlhf-labeling-panel.ipyevents-watched{border-color:#2b6cb0 !important;"
-              "box-shadow:0 0 0 2px #bee3f8}.rlhf-labeling-panel video{border-radius:4px}</style>")
+# The panel's border turns blue while it has the keyboard focus, so learners can see that keys go to it.
+_PANEL_CSS = ("<style>.rlhf-labeling-panel:focus-within{border-color:#2b6cb0 !important;box-shadow:0 0 0 2px #bee3f8;"
+              "outline:none}.rlhf-labeling-panel:focus{outline:none}.rlhf-labeling-panel video{border-radius:4px}</style>")
 
 def _e(x) -> str: return html.escape(str(x))
 
@@ -87,7 +88,7 @@ class LabelingPanel(W.VBox):
                  labeler:str='human', # who is labeling: stored with every label
                  teach:bool=False, # after each label, show what the reward model and the oracle would have said
                  poll_seconds:float=2.0, # how often to look for new pairs once shown; 0 turns it off
-                 keyboard:bool=True, # listen for key presses (needs `ipyevents`)
+                 keyboard:bool=True, # take key presses in the browser (needs `anywidget`)
                 ):
         if not isinstance(labeler, str) or not labeler.strip():
             raise UserError(f"labeler must be a non-empty string such as 'human' or 'alice', got {labeler!r}")
@@ -103,7 +104,7 @@ class LabelingPanel(W.VBox):
         super().__init__(children=self._children(), layout=W.Layout(
             width='100%', max_width='760px', padding='10px 14px', border='1px solid #d0d7de', border_radius='8px'))
         self.add_class('rlhf-labeling-panel')
-        self._events = self._listen_keys() if keyboard else None
+        self.key_catcher = self._listen_keys() if keyboard else None
         if name is not None: self.set_run(name)
         else: self._refresh_runs(); self._show_choose()
 
@@ -144,8 +145,8 @@ def _build(self:LabelingPanel):
     self.progress = W.IntProgress(value=0, min=0, max=1, bar_style='success', layout=W.Layout(flex='1 1 auto'))
     self.status = W.HTML(layout=W.Layout(flex='0 0 auto'))
     self.keys_help = W.HTML(
-        _PANEL_CSS + "<span style='color:#57606a;font-size:0.9em;line-height:1.4'>Keys work while the mouse pointer "
-        "is over the panel (its border turns blue): <b>1</b>/<b>←</b> left · <b>2</b>/<b>→</b> right · "
+        _PANEL_CSS + "<span style='color:#57606a;font-size:0.9em;line-height:1.4'>Keys work while the panel's border "
+        "is blue (move the mouse pointer over it): <b>1</b>/<b>←</b> left · <b>2</b>/<b>→</b> right · "
         "<b>0</b>/<b>space</b> tie · <b>u</b> unknown · <b>s</b> skip · <b>⌫</b> undo · <b>r</b> replay</span>")
     self.out = W.Output(layout=W.Layout(min_height='0px', max_height='220px', overflow='auto'))
 
@@ -400,16 +401,49 @@ def _say(self:LabelingPanel, message:str):
            'data': {'text/html': f"<div style='font-size:0.92em;margin:2px 0'>{message}</div>", 'text/plain': message}}
     self.out.outputs = (tuple(self.out.outputs) + (out,))[-_MAX_MESSAGES:]
 
+_KEYS_ESM = """
+function render({ model, el }) {
+  el.style.display = 'none';
+  let panel = null, tries = 0, timer = null;
+  const onKey = (e) => {
+    if (!panel || !panel.isConnected || !panel.contains(document.activeElement)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || (e.shiftKey && e.key === 'Enter')) return;  // Jupyter's and the browser's
+    if (e.target.closest && e.target.closest('select, input, textarea')) return;  // the run list keeps its arrow keys
+    e.preventDefault(); e.stopImmediatePropagation();  // before the notebook's own key handling sees it
+    if (panel !== document.activeElement) panel.focus({ preventScroll: true });  // space must not click a button
+    if (!e.repeat) model.send({ type: 'keydown', key: e.key, shiftKey: e.shiftKey });
+  };
+  const onEnter = () => {
+    const a = document.activeElement;
+    if (!(a && a.closest && a.closest('select, input, textarea'))) panel.focus({ preventScroll: true });
+  };
+  const attach = () => {  // the panel is our ancestor once the view is in the page
+    panel = el.closest('.rlhf-labeling-panel');
+    if (!panel) { if (tries++ < 100) timer = setTimeout(attach, 50); return; }
+    panel.setAttribute('tabindex', '-1');
+    panel.addEventListener('mouseenter', onEnter);
+  };
+  attach();
+  window.addEventListener('keydown', onKey, true);
+  return () => {
+    clearTimeout(timer); window.removeEventListener('keydown', onKey, true);
+    if (panel) panel.removeEventListener('mouseenter', onEnter);
+  };
+}
+export default { render };
+"""
+
+class _KeyCatcher(anywidget.AnyWidget):
+    "Invisible: sends the key presses in its enclosing panel to Python, and keeps them from the notebook."
+    _esm = _KEYS_ESM
+
 @patch
-def _listen_keys(self:LabelingPanel):
-    "Route key presses over the panel to `handle_key`, or None if ipyevents is not installed."
-    try: from ipyevents import Event
-    except ImportError:
-        self.keys_help.value = "<span style='color:#57606a'>Install <code>ipyevents</code> for keyboard shortcuts.</span>"
-        return None
-    ev = Event(source=self, watched_events=['keydown'], prevent_default_action=True)
-    ev.on_dom_event(self.handle_key)
-    return ev
+def _listen_keys(self:LabelingPanel) -> _KeyCatcher:
+    "Route key presses in the panel to `handle_key`."
+    catcher = _KeyCatcher(layout=W.Layout(display='none'))
+    catcher.on_msg(lambda _, content, buffers: self.handle_key(content) if isinstance(content, dict) else None)
+    self.children = (*self.children, catcher)
+    return catcher
 
 # %% ../nbs/06_labeling.ipynb #a6b00020
 def _poll_loop(ref, stop:threading.Event, seconds:float):
@@ -444,7 +478,7 @@ def _repr_mimebundle_(self:LabelingPanel, **kwargs):
 def close(self:LabelingPanel, _close=W.VBox.close):  # bound now: close also runs from __del__ at interpreter exit
     "Stop polling and close the panel's widgets."
     if getattr(self, '_stop', None) is not None: self._stop.set()
-    if getattr(self, '_events', None) is not None: self._events.close()
+    if getattr(self, 'key_catcher', None) is not None: self.key_catcher.close()
     _close(self)
 
 # %% ../nbs/06_labeling.ipynb #a6b00022

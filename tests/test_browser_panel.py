@@ -1,8 +1,9 @@
 """The labeling panel in a real browser: JupyterLab 4 on 127.0.0.1 with a token, Debian's Chromium driven by Playwright.
 
-Opens a notebook that shows the panel for a run with pairs, checks the video plays, clicks Left, presses the key for
-Right, presses Backspace to undo, and compares the store and the counts on the panel after each step. Also checks that
-keys do not leak into the notebook (a stray `x` cuts no cell) and that the half-speed video really lasts twice as long.
+In JupyterLab 4 and in Notebook 7 (the same server): opens a notebook that shows the panel for a run with pairs, checks
+the video plays, clicks Left, presses the key for Right, Backspace to undo, space for a tie, and compares the store and
+the counts on the panel after each step. Also checks that keys do not leak into the notebook (a stray `x` cuts no
+cell) and that the half-speed video really lasts twice as long.
 Skipped, with the reason, only where chromium or playwright cannot be found (`make test` installs chromium).
 """
 import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
@@ -11,7 +12,7 @@ import pytest
 
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                  '--disable-sync', '--no-first-run']
-RUN = 'browser-run'
+FRONT_ENDS = {'lab': '/lab/tree/{nb}', 'notebook7': '/notebooks/{nb}'}  # JupyterLab 4, Notebook 7: one server
 SHOTS = Path(os.environ.get('RLHF_NB_SCREENSHOTS', '/tmp'))
 
 
@@ -31,19 +32,19 @@ def _until(pred, timeout, what, every=0.1):
         time.sleep(every)
 
 
-def _notebook(home: Path) -> dict:
+def _notebook(home: Path, run: str) -> dict:
     src = ("from pathlib import Path\n"
            "from rlhf_nb.store import Store\n"
            "from rlhf_nb.labeling import LabelingPanel\n"
-           f"panel = LabelingPanel({RUN!r}, store=Store(Path({str(home)!r})), poll_seconds=1)\n"
+           f"panel = LabelingPanel({run!r}, store=Store(Path({str(home)!r})), poll_seconds=1)\n"
            "panel")
     cell = dict(cell_type='code', execution_count=None, id='panelcell', metadata={}, outputs=[], source=src)
     return dict(cells=[cell], metadata=dict(kernelspec=dict(display_name='Python 3 (ipykernel)', language='python',
                                                              name='python3')), nbformat=4, nbformat_minor=5)
 
 
-@pytest.fixture
-def lab(tmp_path):
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
     "A JupyterLab server on a free local port with fresh config, workspace, settings and runtime folders."
     chromium = shutil.which('chromium')
     if chromium is None: pytest.skip('chromium not found on PATH (install Debian\'s chromium: `make chromium`)')
@@ -51,11 +52,13 @@ def lab(tmp_path):
     except ImportError: pytest.skip('the playwright Python package is not installed (pip install -e ".[dev]")')
     from rlhf_nb.store import Store
     from rlhf_nb.clips import collect_pairs
+    tmp_path = tmp_path_factory.mktemp('browser')
     home = tmp_path / 'home'
     store = Store(home)
-    collect_pairs(store, RUN, env_id='CartPole-v1', n_pairs=4, segment_length=20, seed=3)
     root = tmp_path / 'nbroot'; root.mkdir()
-    (root / 'panel.ipynb').write_text(json.dumps(_notebook(home)))
+    for fe in FRONT_ENDS:  # one run and one notebook per front end
+        collect_pairs(store, f'run-{fe}', env_id='CartPole-v1', n_pairs=4, segment_length=20, seed=3)
+        (root / f'panel-{fe}.ipynb').write_text(json.dumps(_notebook(home, f'run-{fe}')))
     dirs = {k: tmp_path / k for k in ('config', 'workspaces', 'settings', 'runtime')}
     for d in dirs.values(): d.mkdir()
     port, token = _free_port(), 'rlhf-nb-browser-test-token'
@@ -90,9 +93,10 @@ VIDEO_STATE = """() => { const v = document.querySelector('.rlhf-labeling-panel 
                w: v.videoWidth, error: v.error && v.error.code}; }"""
 
 
-def test_panel_in_jupyterlab(lab):
+@pytest.mark.parametrize('front_end', list(FRONT_ENDS))
+def test_panel_in_browser(lab, front_end):
     from playwright.sync_api import sync_playwright
-    store = lab['store']
+    store, RUN = lab['store'], f'run-{front_end}'
     pairs = store.pairs(RUN)
     assert len(pairs) == 4
     def label_of(i):
@@ -103,7 +107,8 @@ def test_panel_in_jupyterlab(lab):
         try:
             page = browser.new_page(viewport={'width': 1200, 'height': 1000})
             page.set_default_timeout(30_000)
-            page.goto(f"{lab['url']}/lab/tree/panel.ipynb?token={lab['token']}")
+            nb = f'panel-{front_end}.ipynb'
+            page.goto(lab['url'] + FRONT_ENDS[front_end].format(nb=nb) + f"?token={lab['token']}")
             # Wait for the kernel to be idle before running the cell.
             page.locator('.jp-Notebook').first.wait_for(timeout=40_000)
             page.get_by_text('Kernel status: Idle').first.wait_for(state='attached', timeout=40_000)
@@ -170,11 +175,19 @@ def test_panel_in_jupyterlab(lab):
             assert f"#{pairs[1]['id']}" in panel.inner_text()
             s = store.summary(RUN)
             assert counts_on_panel() == (s['pairs'] - s['pending'], s['pairs'])
+
+            # Space is a tie, once: it must not also press the button that has the focus since the click.
+            n_labels = len(store.labels(RUN))
+            page.keyboard.press(' ')
+            _until(lambda: label_of(1) == 'tie', 10, "pair 2's tie from the space key")
+            time.sleep(0.5)
+            assert len(store.labels(RUN)) == n_labels + 1
+            _until(lambda: counts_on_panel() == (2, 4), 10, 'the panel to say 2 of 4 labeled after the tie')
             time.sleep(0.3)
-            page.screenshot(path=str(SHOTS / 'rlhf_nb_panel_lab.png'), full_page=False)
+            page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}.png'), full_page=False)
             print(f'click to next video in the browser: {click_to_video_ms:.0f} ms (includes Playwright overhead)')
         except Exception:
-            page.screenshot(path=str(SHOTS / 'rlhf_nb_panel_lab_failed.png'))
+            page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}_failed.png'))
             print('cell output at failure:', page.locator('.jp-OutputArea').all_inner_texts())
             print('lab log:', lab['log'].read_text()[-3000:])
             raise
