@@ -290,7 +290,7 @@ class Store:
 
     def _clean_tmp(self):
         "Remove temp files that a killed writer left behind (we hold the lock, so none is being written)."
-        for p in self.home.glob(self.path.name + '.*.tmp'):
+        for p in self.home.glob('rlhf_nb.*.tmp'):
             with contextlib.suppress(OSError): p.unlink()
         self._tmp_cleaned = True
 
@@ -317,14 +317,14 @@ class Store:
         if doc is None: raise UserError(f"no {what} with id {i!r} in {self.path}")
         return _rec(i, doc)
 
-    def _write_file(self, path:Path, write):
-        "Write a file through a temp file + rename, and remember to remove it if the batch fails."
+    def _write_file(self, path:Path, write, fsync:bool|None=None):
+        "Write a file through a temp file in the home + rename; remember to remove it if the batch fails."
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:8]}.tmp')
+        tmp = self.home / f'rlhf_nb.file.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp'  # cleaned up like the store's
         try:
             with open(tmp, 'wb') as f:
                 write(f); f.flush()
-                if self._storage.fsync: os.fsync(f.fileno())
+                if self._storage.fsync if fsync is None else fsync: os.fsync(f.fileno())
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError): os.unlink(tmp)
@@ -670,9 +670,9 @@ def delete_run(self:Store, name:str):
 def _copy_file(self:Store, src:Path, dst:Path):
     "Copy `src` to `dst` (removed again if the batch fails); a missing `src` is skipped."
     if not src.is_file(): return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-    self._undo.append(lambda: os.unlink(dst))
+    def copy(f):
+        with open(src, 'rb') as s: shutil.copyfileobj(s, f, 1 << 20)
+    self._write_file(dst, copy, fsync=False)  # one os.sync() for all copies, in fork_run
 
 def _inside(rel) -> bool:
     "Is `rel` a path inside a run folder (relative, no '..')?"
