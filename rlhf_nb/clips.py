@@ -228,7 +228,7 @@ def _write_mp4(frames:np.ndarray, outputs:list[tuple[Path, tuple|None]], fps:int
     for k, (path, crop) in enumerate(outputs):
         if len(outputs) > 1: cmd += ['-map', f'[o{k}]' if crop else f'[s{k}]']
         elif crop: cmd += ['-vf', f'crop={crop[2]}:{crop[3]}:{crop[0]}:{crop[1]}']
-        cmd += ['-c:v', 'libx264', '-preset', 'superfast', '-threads', '1',
+        cmd += ['-c:v', 'libx264', '-preset', 'superfast', '-tune', 'zerolatency', '-threads', '1',
                 '-pix_fmt', 'yuv420p', '-colorspace', 'smpte170m', '-color_primaries', 'smpte170m',
                 '-color_trc', 'smpte170m', '-color_range', 'tv', '-movflags', '+faststart', str(path)]
     r = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
