@@ -94,7 +94,7 @@ class AtomicJSONStorage(Storage):
         self._appended: dict[str, list] = {} # table name -> ids added by `append` since then
         self._disk_header: dict = {}
         self._stamp = None                 # (inode, size, mtime, write token) of the file in memory
-        self.writable = self.dirty = False
+        self.writable = self.dirty = self.committed = False
 
     def read(self) -> dict:
         if not self.writable: self.refresh()
@@ -195,6 +195,7 @@ class AtomicJSONStorage(Storage):
         except BaseException:
             with contextlib.suppress(OSError): os.unlink(tmp)
             raise
+        self.committed = True  # on disk now, whatever happens next (even Ctrl-C)
         if self.fsync: _fsync_dir(self.path.parent)
         self._frags, self._appended = frags, {}
         self._disk_header = json.loads(json.dumps(self.header))
@@ -242,7 +243,7 @@ class Store:
         self._storage: AtomicJSONStorage = self.db.storage
         self._flock = FileLock(str(self.path) + '.lock', thread_local=False, poll_interval=0.002)
         self._mutex = threading.RLock()
-        self._depth, self._undo, self._after, self._tmp_cleaned = 0, [], [], False
+        self._depth, self._undo, self._after = 0, [], []
 
     def __repr__(self): return f"Store({str(self.home)!r})"
 
@@ -271,15 +272,18 @@ class Store:
                 raise UserError(f"the store {self.path} stayed locked by another process for {self.lock_timeout:g} s; try again") from None
             try:
                 self._storage.refresh()  # another process may have written since we last looked
-                if not self._tmp_cleaned: self._clean_tmp()
-                self._storage.writable, self._depth, self._undo, self._after = True, 1, [], []
+                self._clean_tmp()
+                self._storage.writable, self._storage.committed = True, False
+                self._depth, self._undo, self._after = 1, [], []
                 try:
                     yield self
                     if self._storage.dirty: self._storage.flush()
                 except BaseException:
-                    self._storage.rollback()
-                    for undo in reversed(self._undo):
-                        with contextlib.suppress(OSError): undo()
+                    if self._storage.committed: self._storage._stamp = None  # interrupted after the rename: re-read it
+                    else:
+                        self._storage.rollback()
+                        for undo in reversed(self._undo):
+                            with contextlib.suppress(OSError): undo()
                     raise
                 finally:
                     self._storage.writable, self._depth, self._undo = False, 0, []
@@ -292,7 +296,6 @@ class Store:
         "Remove temp files that a killed writer left behind (we hold the lock, so none is being written)."
         for p in self.home.glob('rlhf_nb.*.tmp'):
             with contextlib.suppress(OSError): p.unlink()
-        self._tmp_cleaned = True
 
     def _t(self, table:str) -> dict:
         "The raw records of `table` ({str id: record}), up to date; only for reading."
@@ -343,8 +346,12 @@ def _run_doc(self:Store, name:str) -> tuple[int, dict]:
     raise UserError(f"no run named {name!r} in {self.home} (see `rlhf-nb runs list`)")
 
 @patch
-def _has_run(self:Store, name:str) -> bool:
+def has_run(self:Store, name:str) -> bool:
+    "Is there a run named `name`?"
+    check_run_name(name)
     return any(r['name'] == name for r in self._t('runs').values())
+
+Store._has_run = Store.has_run  # older name, kept for callers
 
 @patch
 def create_run(self:Store, name:str, # run name, see `core.check_run_name`
@@ -355,7 +362,7 @@ def create_run(self:Store, name:str, # run name, see `core.check_run_name`
     check_run_name(name)
     if not isinstance(env_id, str) or not env_id: raise UserError(f"env id must be a non-empty string, not {env_id!r}")
     with self.batch():
-        if self._has_run(name):
+        if self.has_run(name):
             raise UserError(f"a run named {name!r} already exists in {self.home}: choose another name, or delete it first")
         i, = self._insert('runs', [dict(name=name, env_id=env_id, created=_now(), config=config or {})])
         return self._get('runs', i, 'run')
@@ -373,7 +380,7 @@ def ensure_run(self:Store, name:str, # run name
     "Run `name`, created if missing; `UserError` if it exists with another env id."
     check_run_name(name)
     with self.batch():
-        if not self._has_run(name): return self.create_run(name, env_id or 'CartPole-v1', config)
+        if not self.has_run(name): return self.create_run(name, env_id or 'CartPole-v1', config)
         run = self.get_run(name)
     if env_id is not None and env_id != run['env_id']:
         raise UserError(f"run {name!r} uses {run['env_id']}, not {env_id}: use another run name for {env_id}")
@@ -687,7 +694,7 @@ def fork_run(self:Store, src:str, # the run to copy from (only read)
     sdir, ddir = self.run_dir(src), self.run_dir(dst)
     with self.batch():
         _, run = self._run_doc(src)
-        if self._has_run(dst): raise UserError(f"a run named {dst!r} already exists in {self.home}: fork into a new name")
+        if self.has_run(dst): raise UserError(f"a run named {dst!r} already exists in {self.home}: fork into a new name")
         t = self._storage.tables
         self._insert('runs', [dict(name=dst, env_id=run['env_id'], created=_now(), config=run.get('config', {}), forked_from=src)])
         segs = [(int(k), r) for k, r in t.get('segments', {}).items() if r['run'] == src]
