@@ -130,7 +130,7 @@ class AtomicJSONStorage(Storage):
             m = _TOKEN.search(head)
             stamp = (st.st_ino, st.st_size, st.st_mtime_ns, m and m.group(1))
             if stamp == self._stamp: return
-            raw = head + f.read()
+            f.seek(0); raw = f.read()
         self._load(raw)
         self._stamp = stamp
 
