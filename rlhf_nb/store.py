@@ -681,6 +681,8 @@ def _copy_file(self:Store, src:Path, dst:Path):
         with open(src, 'rb') as s: shutil.copyfileobj(s, f, 1 << 20)
     self._write_file(dst, copy, fsync=False)  # one os.sync() for all copies, in fork_run
 
+_VIDEO_FIELDS = ('video', 'left_video', 'right_video')
+
 def _inside(rel) -> bool:
     "Is `rel` a path inside a run folder (relative, no '..')?"
     return isinstance(rel, str) and not Path(rel).is_absolute() and '..' not in Path(rel).parts
@@ -697,20 +699,24 @@ def fork_run(self:Store, src:str, # the run to copy from (only read)
         if self.has_run(dst): raise UserError(f"a run named {dst!r} already exists in {self.home}: fork into a new name")
         t = self._storage.tables
         self._insert('runs', [dict(name=dst, env_id=run['env_id'], created=_now(), config=run.get('config', {}), forked_from=src)])
+        copied = set()
+        def copy_videos(r):  # video files keep their paths inside the run folder
+            for v in (r.get(k) for k in _VIDEO_FIELDS):
+                if _inside(v) and v not in copied: copied.add(v); self._copy_file(sdir / v, ddir / v)
         segs = [(int(k), r) for k, r in t.get('segments', {}).items() if r['run'] == src]
         new_ids, seg_map, recs = self._reserve('segments', len(segs)), {}, []
         for new, (old, r) in zip(new_ids, segs):
             seg_map[old] = new
-            recs.append(dict(r, run=dst, file=f'segments/{new}.npz'))
+            recs.append(dict(r, run=dst, file=f'segments/{new}.npz'))  # arrays file named by the new id
             if _inside(r.get('file')): self._copy_file(sdir / r['file'], ddir / recs[-1]['file'])
+            copy_videos(r)
         self._insert('segments', recs, new_ids)
         pairs = [(int(k), r) for k, r in t.get('pairs', {}).items() if r['run'] == src]
-        new_ids, pair_map, recs, copied = self._reserve('pairs', len(pairs)), {}, [], set()
+        new_ids, pair_map, recs = self._reserve('pairs', len(pairs)), {}, []
         for new, (old, r) in zip(new_ids, pairs):
             pair_map[old] = new
             recs.append(dict(r, run=dst, left=seg_map[r['left']], right=seg_map[r['right']]))
-            for v in (r.get('video'), r.get('left_video'), r.get('right_video')):
-                if _inside(v) and v not in copied: copied.add(v); self._copy_file(sdir / v, ddir / v)
+            copy_videos(r)
         self._insert('pairs', recs, new_ids)
         labels = [dict(r, run=dst, pair=pair_map[r['pair']]) for r in t.get('labels', {}).values() if r['run'] == src]
         self._insert('labels', labels)
