@@ -75,7 +75,7 @@ _CHOICE_COLOR = {'left': '#2b6cb0', 'right': '#c05621', 'tie': '#4a5568', 'unkno
 _SPEEDS = (('1×', 1), ('½×', 2), ('¼×', 4))  # speed label, slow-down factor
 _CACHE_SIZE = 12  # videos kept in memory (current, next, their slow versions)
 # The panel's border turns blue while it has the keyboard focus, so learners can see that keys go to it.
-_PANEL_CSS = ("<style>.rlhf-labeling-panel:focus-within{border-color:#2b6cb0 !important;box-shadow:0 0 0 2px #bee3f8;"
+_PANEL_CSS = ("<style>.rlhf-labeling-panel{border-radius:8px}.rlhf-labeling-panel:focus-within{border-color:#2b6cb0 !important;box-shadow:0 0 0 2px #bee3f8;"
               "outline:none}.rlhf-labeling-panel:focus{outline:none}.rlhf-labeling-panel video{border-radius:4px}</style>")
 
 def _e(x) -> str: return html.escape(str(x))
@@ -102,7 +102,7 @@ class LabelingPanel(W.VBox):
         self._poller, self._stop = None, threading.Event()
         self._build()
         super().__init__(children=self._children(), layout=W.Layout(
-            width='100%', max_width='760px', padding='10px 14px', border='1px solid #d0d7de', border_radius='8px'))
+            width='100%', max_width='760px', padding='10px 14px', border='1px solid #d0d7de'))
         self.add_class('rlhf-labeling-panel')
         self.key_catcher = self._listen_keys() if keyboard else None
         if name is not None: self.set_run(name)
@@ -491,9 +491,8 @@ def _model_for(self:LabelingPanel):
     rec = self.store.latest_model(self.name, 'reward')
     if rec is None: return None
     if rec['id'] not in self._models:
-        from rlhf_nb.reward import RewardModel
-        path = Path(rec['file'])
-        self._models = {rec['id']: RewardModel.load(path if path.is_absolute() else self.store.run_dir(self.name) / path)}
+        from rlhf_nb.reward import load_reward_model
+        self._models = {rec['id']: load_reward_model(self.store, self.name, rec)}
     return self._models[rec['id']]
 
 @patch

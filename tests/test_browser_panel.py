@@ -93,6 +93,14 @@ VIDEO_STATE = """() => { const v = document.querySelector('.rlhf-labeling-panel 
                w: v.videoWidth, error: v.error && v.error.code}; }"""
 
 
+CLICK_TIMER = """() => { window.__rlhf = {};
+  const v = document.querySelector('.rlhf-labeling-panel video');
+  const b = [...document.querySelectorAll('.rlhf-labeling-panel button')].find(b => b.textContent.trim().startsWith('Left'));
+  b.addEventListener('click', () => { window.__rlhf.t0 = performance.now(); }, { once: true });
+  new MutationObserver(() => { if (window.__rlhf.t0 && !window.__rlhf.t1) window.__rlhf.t1 = performance.now(); })
+    .observe(v, { attributes: true, attributeFilter: ['src'] }); }"""
+
+
 @pytest.mark.parametrize('front_end', list(FRONT_ENDS))
 def test_panel_in_browser(lab, front_end):
     from playwright.sync_api import sync_playwright
@@ -145,12 +153,14 @@ def test_panel_in_browser(lab, front_end):
                 return m and (int(m.group(1)), int(m.group(2)))
             assert counts_on_panel() == (0, 4)
 
-            # Click Left: the first pair gets 'left' in the store and the next video replaces it.
+            # Click Left: the first pair gets 'left' in the store and the next video replaces it. The page itself
+            # times the click to the video's new source (a round trip through the kernel and the store).
             src0 = page.evaluate(VIDEO_STATE)['src']
-            t0 = time.monotonic()
+            page.evaluate(CLICK_TIMER)
             panel.get_by_role('button', name=re.compile('^Left')).click()
             _until(lambda: page.evaluate(VIDEO_STATE)['src'] != src0, 10, 'the next video after a click')
-            click_to_video_ms = (time.monotonic() - t0) * 1000
+            click_to_video_ms = _until(lambda: page.evaluate('() => window.__rlhf.t1 && window.__rlhf.t1 - window.__rlhf.t0'),
+                                       5, 'the page to time the click')
             _until(lambda: label_of(0) == 'left', 10, "pair 1's label in the store")
             assert store.latest_label(pairs[0]['id'])['labeler'] == 'human'
             _until(lambda: counts_on_panel() == (1, 4), 10, 'the panel to say 1 of 4 labeled')
@@ -185,7 +195,8 @@ def test_panel_in_browser(lab, front_end):
             _until(lambda: counts_on_panel() == (2, 4), 10, 'the panel to say 2 of 4 labeled after the tie')
             time.sleep(0.3)
             page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}.png'), full_page=False)
-            print(f'click to next video in the browser: {click_to_video_ms:.0f} ms (includes Playwright overhead)')
+            print(f'{front_end}: click on Left to the next video in the page: {click_to_video_ms:.0f} ms')
+            assert click_to_video_ms < 2000  # the target is 100 ms; bounded loosely here, a shared machine is noisy
         except Exception:
             page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}_failed.png'))
             print('cell output at failure:', page.locator('.jp-OutputArea').all_inner_texts())
