@@ -66,13 +66,17 @@ def test_sigkill_during_writes(tmp_path):
             except BaseException: traceback.print_exc()
             finally: os._exit(1)
         os.close(w)
+        status = None
         try:
             data = _read_all(r, until=time.time() + 30)
             time.sleep(rng.uniform(0.005, 0.2))
             os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
             data += _read_all(r)
-        finally: os.close(r)
+        finally:
+            os.close(r)
+            if status is None:  # something failed before the kill: do not leave the writer running
+                os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, f'trial {trial}: the writer died on its own'
         lines = [l.split() for l in data.decode().split('\n')[1:-1]]  # only complete lines: writes that returned
         mid_write += any(p.name.endswith('.tmp') for p in home.iterdir())
