@@ -43,9 +43,11 @@ def _pretrain(args):
 
 def _train(args):
     from rlhf_nb.rlhf import train
-    train(args.name, env_id=args.env_id, teacher=args.teacher, reward=args.reward,
-          total_timesteps=args.total_timesteps, label_budget=args.label_budget,
-          selection=args.selection, seed=args.seed, human_timeout=args.human_timeout)
+    r = train(args.name, env_id=args.env_id, teacher=args.teacher, reward=args.reward,
+              total_timesteps=args.total_timesteps, label_budget=args.label_budget,
+              selection=args.selection, seed=args.seed, human_timeout=args.human_timeout)
+    print(f"run {args.name!r}: true return {r['true_return_mean']:.1f} ± {r['true_return_std']:.1f} after "
+          f"{r['global_step']} env steps and {r['labels']} labels; rlhf-nb eval --name {args.name} evaluates it again")
 
 def _eval(args):
     from rlhf_nb.rlhf import evaluate
@@ -118,17 +120,20 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--seed', type=int, default=0)
     c.set_defaults(fn=_pretrain)
 
-    c = sub.add_parser('train', help='the RLHF loop: PPO on the learned reward, new pairs, labels, retrain')
+    c = sub.add_parser('train', help='the RLHF loop: PPO on the learned reward, new pairs, labels, retrain',
+                       description="Run the RLHF loop of a run, or resume it where it stopped. Options left out keep "
+                                   "the run's saved settings (a new run: the env family's defaults).")
     c.add_argument('--name', required=True, help='run name')
     c.add_argument('--env-id', default=None, help="gymnasium id (default: the run's, else CartPole-v1)")
-    c.add_argument('--teacher', default='human', choices=('human',) + TEACHERS)
-    c.add_argument('--reward', default='learned', choices=('learned', 'env'))
+    c.add_argument('--teacher', default=None, choices=('human',) + TEACHERS, help='who labels new pairs (default human)')
+    c.add_argument('--reward', default=None, choices=('learned', 'env'),
+                   help="'learned' (RLHF, default) or 'env' (PPO on the true reward, the baseline)")
     c.add_argument('--total-timesteps', type=int, default=None, help='env steps (default per env family)')
     c.add_argument('--label-budget', type=int, default=None, help="cap on the run's labels, pretraining included")
-    c.add_argument('--selection', default='uniform', choices=('uniform', 'disagreement'))
+    c.add_argument('--selection', default=None, choices=('uniform', 'disagreement'), help='how new pairs are chosen')
     c.add_argument('--human-timeout', type=float, default=None,
                    help='seconds to wait for human labels before going on with what is labeled (default: wait)')
-    c.add_argument('--seed', type=int, default=0)
+    c.add_argument('--seed', type=int, default=None)
     c.set_defaults(fn=_train)
 
     c = sub.add_parser('eval', help="the latest policy's true return over a fixed set of seeds")
