@@ -267,6 +267,7 @@ def _show(self:LabelingPanel, pair:dict|None):
     for b in [*self.buttons.values(), self.skip_button, self.replay_button]: b.disabled = pair is None
     if media is None:
         self.video.layout.display = self.image.layout.display = 'none'
+        self.speed.disabled = True
         self.info.value = '' if pair is None else self._why(pair)
         self.notice.layout.display = None
         self.notice.value = self._notice_text(pair)
@@ -290,7 +291,7 @@ def _notice_text(self:LabelingPanel, pair:dict|None) -> str:
     total = (self._counts or {}).get('pairs', 0)
     if total == 0: return big.format('This run has no pairs yet.', 'Collect some (<code>rlhf-nb collect --name '
                                      f'{_e(self.name)}</code>, or let training add them). ' + auto)
-    return big.format(f'All {total} pairs are labeled. Nothing to do right now. 🎉', auto)
+    return big.format(f'All {total} pairs are labeled. Well done: nothing to do right now.', auto)
 
 # %% ../nbs/06_labeling.ipynb #a6b00030
 @patch
