@@ -101,6 +101,8 @@ class AtomicJSONStorage(Storage):
         return self.tables
 
     def write(self, data:dict):
+        if not self.writable:  # TinyDB changed our tables before calling this: forget them, re-read the file
+            self._set({}, {}, {}); self._stamp = None
         self._check_writable()
         self.tables, self.dirty = data, True
 
@@ -241,6 +243,7 @@ class Store:
         self.lock_timeout = lock_timeout
         self.db = TinyDB(self.path, storage=AtomicJSONStorage, fsync=fsync)
         self._storage: AtomicJSONStorage = self.db.storage
+        for t in TABLES: self.db.table(t, cache_size=0)  # no TinyDB query cache: another process may change the file
         self._flock = FileLock(str(self.path) + '.lock', thread_local=False, poll_interval=0.002)
         self._mutex = threading.RLock()
         self._depth, self._undo, self._after = 0, [], []
