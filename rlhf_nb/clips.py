@@ -315,11 +315,13 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
     "Collect `n_pairs` clip pairs from `policy` in run `name`'s env, encode their videos, store them; return pair ids."
     check_run_name(name)
     _check_counts(n_pairs=n_pairs, segment_length=segment_length, fps=fps, oversample=oversample)
-    if env_id is not None: check_env_id(env_id)
-    env_id = store.ensure_run(name, env_id)['env_id']
-    seed = secrets.randbelow(2**31) if seed is None else int(seed)
-    env = make_env(env_id, render=True, record_stats=False)
+    try: run = store.get_run(name)
+    except UserError: run = None  # a new run: created below, once its env is known to work
+    if run is not None: env_id = store.ensure_run(name, env_id)['env_id']  # UserError if `env_id` differs
+    env = make_env(check_env_id(env_id or 'CartPole-v1'), render=True, record_stats=False)  # UserError if unusable
+    env_id, seed = env.spec.id, secrets.randbelow(2**31) if seed is None else int(seed)
     try:
+        if run is None: store.ensure_run(name, env_id)
         if policy is None: policy, pname = RandomPolicy(env.action_space, seed=seed), 'random'
         else: pname = f"{_policy_name(policy)}@iter{iteration}"
         stream = segment_stream(env, policy, segment_length, seed=seed, policy_name=pname)

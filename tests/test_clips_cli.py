@@ -50,8 +50,9 @@ def test_collect_adds_pairs_and_keeps_env_id(tmp_path):
     (['--name', 'ok', '--segment-length', '-3'], ['segment-length']),
 ])
 def test_collect_user_errors(tmp_path, args, words):
+    from rlhf_nb.store import Store
     one_line_error(collect(tmp_path, *args), *words)
-    assert not (tmp_path / 'test' / 'runs').exists() or not any((tmp_path / 'test' / 'runs').iterdir())
+    assert Store(tmp_path / 'test').list_runs() == []  # no run was created
 
 
 def test_collect_atari(tmp_path):
