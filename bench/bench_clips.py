@@ -88,7 +88,8 @@ def main():
     args = ap.parse_args()
     reps = 3 if args.quick else 7
     tmp = Path(tempfile.mkdtemp(prefix='bench_clips_'))
-    r = dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(), python=sys.version.split()[0]),
+    r = dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(), python=sys.version.split()[0],
+                          load_average_at_start=os.getloadavg()[0]),  # other work on the machine skews medians
              video_format=video_format(), segment_length=25)
     r['cartpole_steps_per_s'] = collection_speed('CartPole-v1', 3 * reps)
     r['cartpole_steps_per_s_no_frames'] = collection_speed('CartPole-v1', 3 * reps, frames=False)
@@ -99,6 +100,7 @@ def main():
     r['pong_encode'] = encode_times('ALE/Pong-v5', 3, tmp)
     r['collect_pairs_ms_per_pair'] = end_to_end(tmp, 8 if args.quick else 24) * 1e3
     r['targets'] = dict(cartpole_steps_per_s=2000, cartpole_pair_encode_ms=100)
+    r['machine']['load_average_at_end'] = os.getloadavg()[0]
     out = ROOT / 'results' / 'clips.json'
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(r, indent=2) + '\n')
@@ -122,7 +124,8 @@ def main():
     w = max(len(a) for a, _, _ in rows)
     print(f"{'clips (' + r['video_format'] + ', 25-step segments); steps/s or ms':<{w}}  {'median (best)':>18}  note")
     for a, b, c in rows: print(f"{a:<{w}}  {b:>18}  {c}")
-    print(f"wrote {out.relative_to(ROOT.parent)}")
+    print(f"load average {r['machine']['load_average_at_start']:.1f} -> {r['machine']['load_average_at_end']:.1f} "
+          f"on {r['machine']['cpus']} CPUs; wrote {out.relative_to(ROOT.parent)}")
 
 
 if __name__ == '__main__':
