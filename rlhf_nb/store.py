@@ -17,13 +17,14 @@ from fastcore.basics import patch
 from .core import UserError, check_run_name, data_home, run_dir
 
 # %% auto #0
-__all__ = ['LABELS', 'MODEL_KINDS', 'TABLES', 'STORE_FORMAT', 'STORE_VERSION', 'AtomicJSONStorage', 'Store']
+__all__ = ['LABELS', 'MODEL_KINDS', 'TABLES', 'STORE_FORMAT', 'STORE_VERSION', 'SYNC_MODES', 'AtomicJSONStorage', 'Store']
 
 # %% ../nbs/03_store.ipynb #s0a1e006
 LABELS = ('left', 'right', 'tie', 'unknown')
 MODEL_KINDS = ('reward', 'policy')
 TABLES = ('runs', 'segments', 'pairs', 'labels', 'models')
 STORE_FORMAT, STORE_VERSION = 'rlhf_nb-store', 1
+SYNC_MODES = ('none', 'file', 'full')
 _HEADER = '_rlhf_nb'  # a one-document table naming the format: what makes a JSON file "ours"
 
 def _now() -> float: return round(time.time(), 3)
@@ -85,9 +86,11 @@ def _parse(new:bytes, old:tuple|None) -> dict:
 class AtomicJSONStorage(Storage):
     "TinyDB storage: one table per line, written to a temp file that atomically replaces the store; never overwrites what it cannot read."
     def __init__(self, path:Path, # the JSON file
-                 fsync:bool=True, # flush each write to disk before renaming (survives power loss, not just a crash)
+                 sync:str='file', # 'none', 'file' (fsync before the rename) or 'full' (and the folder after it)
                 ):
-        self.path, self.fsync = Path(path), fsync
+        if sync not in SYNC_MODES: raise UserError(f"sync {sync!r} is not one of: {', '.join(SYNC_MODES)}")
+        self.path, self.sync = Path(path), sync
+        self.fsync = sync != 'none'  # flush files to disk before renaming them
         self.tables: dict[str, dict] = {}  # table name -> {str id: record}: what TinyDB reads and writes
         self.header: dict = {}             # the `_rlhf_nb` document: format, version, write token, next ids
         self._frags: dict[str, tuple] = {} # table name -> (table dict, its JSON bytes) as last read from or written to disk
@@ -198,7 +201,7 @@ class AtomicJSONStorage(Storage):
             with contextlib.suppress(OSError): os.unlink(tmp)
             raise
         self.committed = True  # on disk now, whatever happens next (even Ctrl-C)
-        if self.fsync: _fsync_dir(self.path.parent)
+        if self.sync == 'full': _fsync_dir(self.path.parent)
         self._frags, self._appended = frags, {}
         self._disk_header = json.loads(json.dumps(self.header))
         self._stamp = (st.st_ino, st.st_size, st.st_mtime_ns, self.header['write'].encode())
@@ -236,12 +239,12 @@ class Store:
     "The preference store of one data home: runs, segments, pairs, labels and models in `<home>/rlhf_nb.json`."
     def __init__(self, home:Path|str|None=None, # data home; default `core.data_home()`
                  lock_timeout:float=60.0, # seconds to wait for another process's write before giving up
-                 fsync:bool=True, # flush every write to disk (power-loss safe); a crash of the process is safe either way
+                 sync:str='file', # flush to disk: 'none', 'file' (a power cut cannot break the store) or 'full' (nor lose a returned write)
                 ):
         self.home = Path(home) if home is not None else data_home()
         self.path = self.home / 'rlhf_nb.json'
         self.lock_timeout = lock_timeout
-        self.db = TinyDB(self.path, storage=AtomicJSONStorage, fsync=fsync)
+        self.db = TinyDB(self.path, storage=AtomicJSONStorage, sync=sync)
         self._storage: AtomicJSONStorage = self.db.storage
         for t in TABLES: self.db.table(t, cache_size=0)  # no TinyDB query cache: another process may change the file
         self._flock = FileLock(str(self.path) + '.lock', thread_local=False, poll_interval=0.002)
