@@ -85,7 +85,7 @@ def _runs(args):
         store.fork_run(args.src, args.dst)
         print(f"forked run {args.src!r} into {args.dst!r}")
     elif args.runs_cmd == 'export':
-        n = store.export_run(args.name, args.path)
+        n = store.export_run(args.name, args.path, history=args.history, overwrite=args.force)
         print(f"exported {n} labels of run {args.name!r} to {args.path}")
 
 # %% ../nbs/09_cli.ipynb #f0c1100c
@@ -151,6 +151,8 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument('--yes', action='store_true', help='do not ask first')
     r = rs.add_parser('fork', help="copy a run's pairs and labels into a new run"); r.add_argument('src'); r.add_argument('dst')
     r = rs.add_parser('export', help='labels with their pairs to JSON or CSV (by extension)'); r.add_argument('name'); r.add_argument('path')
+    r.add_argument('--history', action='store_true', help='every label given, undone ones included (default: the current label of each pair)')
+    r.add_argument('--force', action='store_true', help='replace PATH if it exists')
     c.set_defaults(fn=_runs)
 
     c = sub.add_parser('demo', help='CartPole end to end with the oracle teacher, headless')

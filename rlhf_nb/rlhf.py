@@ -111,7 +111,7 @@ def label_schedule(config:RLHFConfig) -> list[tuple[int, int]]:
 # %% ../nbs/08_rlhf.ipynb #b8a1000c
 def _find_run(store:Store, name:str) -> dict|None:
     "Run `name`'s record, or None if there is no such run."
-    return store.get_run(name) if store._has_run(name) else None
+    return store.get_run(name) if store.has_run(name) else None
 
 class RLHF:
     "One RLHF run: the store, PPO on the learned reward, the reward model, and the loop's state."
