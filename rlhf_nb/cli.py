@@ -39,7 +39,7 @@ def _pretrain(args):
     record = pretrain(Store(), args.name, wait=args.wait, seed=args.seed)
     m = record['metrics']
     print(f"reward model for run {args.name!r}: val accuracy {m['val_accuracy']:.3f}, "
-          f"val loss {m['val_loss']:.4f}, saved to {record['file']}")
+          f"val loss {m['val_loss']:.4f}, saved to {record['path']}")
 
 def _train(args):
     from rlhf_nb.rlhf import train

@@ -301,6 +301,7 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
                        val_frac:float=0.2, # fraction of pairs held out (by pair id, see `split_pairs`)
                        max_epochs:int=200, # upper bound on passes over the data
                        patience:int=15, # a member stops after this many epochs without a better validation loss
+                       min_delta:float=1e-3, # a validation loss must beat the best by this much to count as better
                        batch_size:int=32, # pairs per gradient step
                        lr:float=1e-3, # Adam learning rate
                        weight_decay:float=1e-4, # L2 penalty (the paper tuned L2 against the validation loss)
@@ -358,7 +359,7 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
             val_loss, val_acc, member_loss = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
             for k, member in enumerate(model.members):  # early stopping, per member
                 if not active[k]: continue
-                if member_loss[k] < best[k][0] - 1e-4: best[k] = (member_loss[k], copy.deepcopy(member.state_dict()), epoch)
+                if member_loss[k] < best[k][0] - min_delta: best[k] = (member_loss[k], copy.deepcopy(member.state_dict()), epoch)
                 elif epoch - best[k][2] >= patience: active[k] = False
             history.append(dict(epoch=epoch, train_loss=float(np.mean(losses)), val_loss=val_loss, val_accuracy=val_acc))
             if progress: print(f"epoch {epoch:3d}  train loss {history[-1]['train_loss']:.4f}  "
