@@ -4,8 +4,10 @@
 
 # %% ../nbs/02_clips.ipynb #c1b2c003
 from __future__ import annotations
-import secrets, shutil, subprocess
+import atexit, os, queue, secrets, shutil, subprocess, sys, threading
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
@@ -17,8 +19,8 @@ from .envs import check_env_id, make_env, render_frame
 
 # %% auto #0
 __all__ = ['ARRAY_KEYS', 'Segment', 'Policy', 'RandomPolicy', 'segment_stream', 'collect_segments', 'sample_pairs',
-           'video_format', 'encode_pair_video', 'encode_clip_video', 'read_video', 'clip_frames', 'collect_pairs',
-           'load_segment']
+           'video_format', 'encode_pair_video', 'encode_clip_video', 'read_video', 'clip_frames', 'wait_for_videos',
+           'collect_pairs', 'load_segment']
 
 # %% ../nbs/02_clips.ipynb #c1b2c006
 ARRAY_KEYS = ('obs', 'actions', 'rewards', 'padding', 'frames')
@@ -217,8 +219,26 @@ def _side_by_side(left:np.ndarray, right:np.ndarray, labels=('Left', 'Right')):
     out[:, :, w1:w1 + _DIVIDER] = _DIVIDER_RGB
     return out, boxes
 
+def _part(path:Path) -> Path:
+    "A hidden, unique file beside `path`, written first and renamed to `path` only once it is whole."
+    return path.with_name(f'.{path.name}.{secrets.token_hex(4)}.part')
+
+@contextmanager
+def _atomic(paths:list[Path]):
+    "Yield temporary paths to write `paths` to; on success rename each into place, on error delete them."
+    parts = [_part(p) for p in paths]
+    try:
+        yield parts
+        for part, path in reversed(list(zip(parts, paths))): os.replace(part, path)  # the pair video last
+    finally:
+        for part in parts: part.unlink(missing_ok=True)
+
 def _write_mp4(frames:np.ndarray, outputs:list[tuple[Path, tuple|None]], fps:int):
     "Encode (T, H, W, 3) RGB frames once; write each output, whole (crop None) or cropped to (x, y, w, h)."
+    with _atomic([p for p, _ in outputs]) as parts: _ffmpeg_mp4(frames, list(zip(parts, [c for _, c in outputs])), fps)
+
+def _ffmpeg_mp4(frames:np.ndarray, outputs:list[tuple[Path, tuple|None]], fps:int):
+    "Run one ffmpeg that writes every output (an MP4 at each path, whatever its suffix)."
     T, H, W, _ = frames.shape
     cmd = [_ffmpeg(), '-y', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', f'{W}x{H}', '-r', str(fps), '-i', '-']
     if len(outputs) > 1:  # one decoded stream, split, cropped per output (a one-thread filter graph starts fastest)
@@ -230,13 +250,13 @@ def _write_mp4(frames:np.ndarray, outputs:list[tuple[Path, tuple|None]], fps:int
         elif crop: cmd += ['-vf', f'crop={crop[2]}:{crop[3]}:{crop[0]}:{crop[1]}']
         cmd += ['-c:v', 'libx264', '-preset', 'superfast', '-tune', 'zerolatency', '-threads', '1',
                 '-pix_fmt', 'yuv420p', '-colorspace', 'smpte170m', '-color_primaries', 'smpte170m',
-                '-color_trc', 'smpte170m', '-color_range', 'tv', '-movflags', '+faststart', str(path)]
+                '-color_trc', 'smpte170m', '-color_range', 'tv', '-movflags', '+faststart', '-f', 'mp4', str(path)]
     r = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True)
     if r.returncode: raise RuntimeError(f"ffmpeg failed: {r.stderr.decode(errors='replace')[-500:]}")
 
 def _write_gif(frames:np.ndarray, path:Path, fps:int):
     import imageio.v2 as imageio
-    imageio.mimwrite(path, list(frames), format='GIF', duration=1000 / fps, loop=0)
+    with _atomic([path]) as (part,): imageio.mimwrite(part, list(frames), format='GIF', duration=1000 / fps, loop=0)
 
 # %% ../nbs/02_clips.ipynb #c1b2c01c
 def video_format() -> str:
@@ -297,6 +317,57 @@ def clip_frames(seg:Segment) -> np.ndarray:
         frames[n:] = end
     return frames
 
+# %% ../nbs/02_clips.ipynb #c1b2c033
+_jobs: queue.Queue = queue.Queue()  # callables, run in order by the worker
+_errors: list[Exception] = []  # what failed in the worker, until `wait_for_videos` raises it
+_worker: threading.Thread|None = None
+_worker_lock = threading.Lock()
+
+_NICE = 10  # the worker's CPU priority: lower than the training that goes on meanwhile
+
+def _work():
+    "The worker thread: run queued jobs forever, keeping errors for `wait_for_videos`."
+    if sys.platform.startswith('linux'):  # a Linux thread has its own nice value, and the processes it starts inherit it
+        me = threading.get_native_id()
+        try: os.setpriority(os.PRIO_PROCESS, me, max(_NICE, os.getpriority(os.PRIO_PROCESS, me)))  # never raise it
+        except OSError: pass
+    while True:
+        job = _jobs.get()
+        try: job()
+        except Exception as e: _errors.append(e)
+        finally: del job  # drop the job's frames now, not when the next job arrives
+
+def _queue_job(job:Callable[[], object]):
+    "Run `job()` on the video worker (started on first use), after the jobs queued before it."
+    global _worker
+    with _worker_lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_work, name='rlhf-nb-videos', daemon=True)
+            _worker.start()
+        _jobs.put(job)
+
+def wait_for_videos(timeout:float|None=None, # seconds to wait at most; None: as long as it takes
+                   ) -> bool:
+    "Wait until every video queued so far is written: True, or False if `timeout` passed first. Raises an encoding error."
+    with _worker_lock:
+        idle = _worker is None or not _worker.is_alive()  # nothing was ever queued (or we are a forked child)
+        done = threading.Event()
+        if not idle: _jobs.put(done.set)  # the worker reaches this marker after every earlier job
+    finished = idle or done.wait(timeout)
+    if _errors: raise _errors.pop(0)
+    return finished
+
+def _encode_pair_job(left:Segment, right:Segment, path:Path, fps:int, left_path:Path|None, right_path:Path|None, fmt:str):
+    "Encode one pair's videos, unless its run's video folder was deleted meanwhile."
+    if path.parent.is_dir():
+        encode_pair_video(clip_frames(left), clip_frames(right), path, fps, left_path=left_path, right_path=right_path, fmt=fmt)
+
+@atexit.register
+def _finish_videos():
+    "At exit: write the queued videos (an error is reported, not raised)."
+    try: wait_for_videos()
+    except Exception as e: print(f"rlhf-nb: a video could not be written: {e}", file=sys.stderr)
+
 # %% ../nbs/02_clips.ipynb #c1b2c024
 _CHUNK_PAIRS = 8  # pairs collected, encoded and stored at a time
 
@@ -311,6 +382,7 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
                   iteration:int=0, # the loop iteration these pairs belong to (0: random-policy pretraining data)
                   scorer:Callable[[Segment, Segment], float]|None=None, # rank candidate pairs (see `sample_pairs`)
                   oversample:int=4, # candidate pairs per pair kept, with a scorer
+                  background:bool=False, # store the records at once and encode the videos in the background
                  ) -> list[int]:
     "Collect `n_pairs` clip pairs from `policy` in run `name`'s env, encode their videos, store them; return pair ids."
     check_run_name(name)
@@ -330,40 +402,42 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
             k = min(_CHUNK_PAIRS, n_pairs - len(ids))
             segs = [next(stream) for _ in range(2 * k)]
             pairs = sample_pairs(segs, k, rng, scorer=scorer, oversample=oversample)
-            ids += _store_pairs(store, name, iteration, segs, pairs, fps)
+            ids += _store_pairs(store, name, iteration, segs, pairs, fps, background)
     finally: env.close()
     return ids
 
-def _store_pairs(store, name, iteration, segs, pairs, fps) -> list[int]:
-    "Encode the videos of `pairs` (indices into `segs`), then write segments and pairs in one batch."
-    run = store.run_dir(name)
-    rel = lambda p: Path(p).relative_to(run).as_posix()
-    folder, clip = run / 'videos' / f'iter{iteration}', {}
-    videos = []
+def _store_pairs(store, name, iteration, segs, pairs, fps, background=False) -> list[int]:
+    "Encode the videos of `pairs` (indices into `segs`) and write segments and pairs in one batch (videos later, in the background)."
+    run, fmt = store.run_dir(name), video_format()
+    folder, clip, videos, jobs = run / 'videos' / f'iter{iteration}', {}, [], []
     for i, j, _, _ in pairs:
         key = secrets.token_hex(6)  # names need no store ids, so encoding happens outside the store's lock
-        lp = folder / f'{key}-left' if i not in clip else None  # a segment's own clip video is written once
-        rp = folder / f'{key}-right' if j not in clip else None
-        written = encode_pair_video(clip_frames(segs[i]), clip_frames(segs[j]), folder / f'{key}-pair', fps,
-                                    left_path=lp, right_path=rp)
-        rest = iter(written[1:])
-        if lp: clip[i] = rel(next(rest))
-        if rp: clip[j] = rel(next(rest))
-        videos.append(rel(written[0]))
+        lp = folder / f'{key}-left.{fmt}' if i not in clip else None  # a segment's own clip video is written once
+        rp = folder / f'{key}-right.{fmt}' if j not in clip else None
+        clip.update({s: p for s, p in ((i, lp), (j, rp)) if p})
+        videos.append(folder / f'{key}-pair.{fmt}')
+        jobs.append(partial(_encode_pair_job, segs[i], segs[j], videos[-1], fps, lp, rp, fmt))
+    folder.mkdir(parents=True, exist_ok=True)
+    rel = lambda p: p.relative_to(run).as_posix()
     try:
+        if not background:
+            for job in jobs: job()
         with store.batch():  # all of this chunk's records, or none
             seg_ids = {}
             for s in sorted(clip):
                 seg = segs[s]
                 seg_ids[s] = store.add_segment(name, iteration, seg.arrays(frames=False), env_id=seg.env_id,
                                                seed=seg.seed, policy=seg.policy, episode=seg.episode, start=seg.start,
-                                               ended=seg.ended, video=clip[s])
-            return [store.add_pair(name, iteration, seg_ids[i], seg_ids[j], reason=reason, score=score, video=video,
-                                   left_video=clip[i], right_video=clip[j])
-                    for (i, j, reason, score), video in zip(pairs, videos)]
+                                               ended=seg.ended, video=rel(clip[s]))
+            ids = [store.add_pair(name, iteration, seg_ids[i], seg_ids[j], reason=reason, score=score,
+                                  video=rel(video), left_video=rel(clip[i]), right_video=rel(clip[j]))
+                   for (i, j, reason, score), video in zip(pairs, videos)]
     except BaseException:  # nothing was stored: leave no videos behind either
-        for rel_path in videos + list(clip.values()): (run / rel_path).unlink(missing_ok=True)
+        for path in videos + list(clip.values()): path.unlink(missing_ok=True)
         raise
+    if background:
+        for job in jobs: _queue_job(job)
+    return ids
 
 def load_segment(store, # a `rlhf_nb.store.Store`
                  seg_id:int, # the segment's id
@@ -373,5 +447,7 @@ def load_segment(store, # a `rlhf_nb.store.Store`
     rec = store.segment(seg_id)
     seg = Segment.from_arrays(store.segment_arrays(seg_id), **rec)
     if frames and rec.get('video'):
-        seg.frames = read_video(store.file_path(rec['run'], rec['video']))  # (T, H, W, 3)
+        path = store.file_path(rec['run'], rec['video'])
+        if not path.exists(): wait_for_videos()  # it may still be queued for encoding in this process
+        seg.frames = read_video(path)  # (T, H, W, 3)
     return seg

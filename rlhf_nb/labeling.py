@@ -99,7 +99,7 @@ class LabelingPanel(W.VBox):
         self._queue, self._skipped, self._cache = [], {}, {}
         self._speed, self._shown_at, self._counts = 1, time.monotonic(), None
         self._teach_record, self._models = {}, {}
-        self._poller, self._stop = None, threading.Event()
+        self._poller, self._stop, self._encoding = None, threading.Event(), False
         self._build()
         super().__init__(children=self._children(), layout=W.Layout(
             width='100%', max_width='760px', padding='10px 14px', border='1px solid #d0d7de'))
@@ -231,6 +231,8 @@ def replay(self:LabelingPanel) -> None:
         if w.value: w.value = _toggle_free_box(w.value)
 
 # %% ../nbs/06_labeling.ipynb #a6b00018
+_ENCODING_GRACE_S = 600  # a pair younger than this whose video file is missing is taken to be still encoding
+
 @patch
 def _video_bytes(self:LabelingPanel, pair:dict, speed:int=1) -> tuple[bytes, str]|None:
     "The bytes and format ('mp4' or 'gif') of `pair`'s side-by-side video at a slow-down `speed`, cached."
@@ -264,6 +266,8 @@ def _show(self:LabelingPanel, pair:dict|None):
     "Put `pair` on screen (or the notice that nothing is pending) and start its clock."
     self.current, self._shown_at = pair, time.monotonic()
     media = None if pair is None else self._video_bytes(pair, self._speed)
+    waiting = pair is not None and media is None and bool(pair.get('video'))  # it has a video, but no file yet
+    self._encoding = waiting and time.time() - pair.get('created', 0) < _ENCODING_GRACE_S
     for b in [*self.buttons.values(), self.skip_button, self.replay_button]: b.disabled = pair is None
     if media is None:
         self.video.layout.display = self.image.layout.display = 'none'
@@ -285,6 +289,10 @@ def _show(self:LabelingPanel, pair:dict|None):
 def _notice_text(self:LabelingPanel, pair:dict|None) -> str:
     "What to say in place of the video."
     big = "<div style='font-size:1.1em;color:#24292f'>{}</div><div style='color:#57606a;margin-top:6px'>{}</div>"
+    if pair is not None and self._encoding:
+        again = ('It appears here by itself in a moment.' if self.poll_seconds > 0 else
+                 'Call <code>panel.poll()</code> to look again.')
+        return big.format(f"Pair #{pair['id']}: video being encoded…", again + ' Or skip it for now.')
     if pair is not None: return big.format(f"Pair #{pair['id']} has no video file.", 'Label it anyway, or skip it.')
     auto = (f'New pairs appear here by themselves (the panel checks every {self.poll_seconds:g} s).'
             if self.poll_seconds > 0 else 'Call <code>panel.poll()</code> to look for new pairs.')
@@ -342,6 +350,7 @@ def poll(self:LabelingPanel):
             self._say(f"Pair #{self.current['id']} was labeled elsewhere; moving on.")
             self._show(self._next_pair())
         elif self.current is None and self._queue: self._show(self._next_pair())
+        elif self.current is not None and self._encoding: self._show(self.current)  # its video may be there now
         self._refresh_counts()
         self._prefetch()
 
