@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from .core import UserError, check_run_name, seed_everything
 from .envs import check_env_id, is_atari, make_vector_env
 from .store import Store
-from .clips import collect_pairs
+from .clips import collect_pairs, wait_for_videos
 from .reward import (LearnedRewardVecWrapper, disagreement_scorer, load_reward_model, retrain,
                             wait_for_labels)
 from .teachers import TEACHERS, label_pending, make_teacher
@@ -159,9 +159,11 @@ def ask(self:RLHF, iteration:int, # the round the pairs belong to (0: random-pol
     cfg = self.config
     scorer = disagreement_scorer(self.reward_model) if cfg.selection == 'disagreement' and self.reward_model else None
     policy = self.ppo if iteration > 0 else None
+    # A synthetic teacher reads the stored rewards, not the videos: they are encoded in the background
+    # (on another core, while PPO trains); a person needs them at once.
     return collect_pairs(self.store, self.name, n_pairs=n_pairs, segment_length=cfg.segment_length, fps=cfg.fps,
                          seed=cfg.seed * 1_000 + iteration, policy=policy, iteration=iteration, scorer=scorer,
-                         oversample=cfg.oversample)
+                         oversample=cfg.oversample, background=cfg.teacher != 'human')
 
 @patch
 def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look for new labels
@@ -308,9 +310,10 @@ def run(self:RLHF) -> dict:
             if cfg.target_return is not None and last_eval['true_return_mean'] >= cfg.target_return: break
         if self.ppo.global_step >= next_round < cfg.total_timesteps:
             self._round(*rounds[next_round]); self._set_state(seconds=wall())
-    self._set_state(global_step=self.ppo.global_step, seconds=wall())
     self.checkpoint()
-    return last_eval or self.evaluate(seconds=wall())
+    wait_for_videos()  # the run is done when its clips are watchable
+    self._set_state(global_step=self.ppo.global_step, seconds=wall())
+    return {**last_eval, 'seconds': wall()} if last_eval else self.evaluate(seconds=wall())
 
 # %% ../nbs/08_rlhf.ipynb #b8a1001f
 @patch
