@@ -6,7 +6,9 @@
 
 Speed: rlhf_nb's PPO and stable-baselines3's PPO run the same number of CartPole-v1 env steps with the same
 hyperparameters (8 envs x 32 steps, 20 epochs of one 256-sample minibatch, MLP 64x64 tanh, one torch thread),
-alternating, `--repeats` times each; the ratio of the median steps per second is reported. stable-baselines3 runs
+each in a fresh process, alternating, `--repeats` times each. The ratio of the medians is reported per CPU second
+of the process (with one thread, the speed on an idle core: robust to other work on a shared machine) and per
+wall-clock second. stable-baselines3 runs
 in its own virtual environment, made by this script (default /tmp/rlhf_nb_bench_sb3): torch==2.13.0 first (a CPU
 wheel, no CUDA packages), then pinned stable-baselines3 and gymnasium. It is never a dependency of rlhf_nb.
 
