@@ -207,6 +207,14 @@ def pretrain(self:RLHF) -> dict|None:
 @patch
 def _checkpoint_path(self:RLHF) -> Path: return self.dir / 'checkpoints' / 'ppo.pt'
 
+def _truncate_log(path:Path, step:int):
+    "Keep the JSON lines of `path` up to global step `step` (atomically)."
+    if not path.exists(): return
+    lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['global_step'] <= step]
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(''.join(l + '\n' for l in lines))
+    os.replace(tmp, path)
+
 @patch
 def _start_policy(self:RLHF):
     "Make the vector env and PPO, resuming from the checkpoint if there is one."
@@ -219,8 +227,9 @@ def _start_policy(self:RLHF):
         envs = LearnedRewardVecWrapper(envs, self.reward_model)
     path, log = self._checkpoint_path(), self.dir / 'metrics.jsonl'
     self.dir.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        self.ppo = PPO.from_state_dict(torch.load(path, weights_only=True), envs, log_path=log)
+    if path.exists():  # resume: PPO's log lines after the checkpoint are redone, so drop them first
+        self.ppo = PPO.from_state_dict(torch.load(path, weights_only=True, map_location='cpu'), envs, log_path=log)
+        _truncate_log(log, self.ppo.global_step)
     else:
         self.ppo = PPO(pcfg, envs, seed=cfg.seed, log_path=log)
     self.envs = envs
@@ -375,7 +384,7 @@ def evaluate(name:str, # run name
     if record is None: raise UserError(f"run {name!r} has no trained policy yet: rlhf-nb train --name {name}")
     path = store.file_path(name, record['file'])
     if not path.exists(): raise UserError(f"the policy file {path} of run {name!r} is missing")
-    ppo = PPO.from_state_dict(torch.load(path, weights_only=True))
+    ppo = PPO.from_state_dict(torch.load(path, weights_only=True, map_location='cpu'))
     returns = evaluate_policy(ppo, run['env_id'], episodes)
     return dict(name=name, env_id=run['env_id'], true_return_mean=float(np.mean(returns)),
                 true_return_std=float(np.std(returns)), episodes=len(returns), env_steps=int(ppo.global_step),
