@@ -502,8 +502,11 @@ def preferences_from_store(store, # a `store.Store`
         a = store.segment_arrays(s)
         clips.append(SimpleNamespace(obs=a['obs'], actions=a['actions'], padding=a['padding']))
     index = {s: n for n, s in enumerate(seg_ids)}
+    # Split keys: each pair's place in its run (not its store-wide id), so a seed gives the same split
+    # whatever other runs share the store
+    place = {p['id']: n for n, p in enumerate(store.pairs(name))}
     return Preferences.from_segments(clips, [(index[p['left']], index[p['right']]) for p, _ in rows],
-                                     [lab['label'] for _, lab in rows], keys=[p['id'] for p, _ in rows])
+                                     [lab['label'] for _, lab in rows], keys=[place[p['id']] for p, _ in rows])
 
 def _policy_states(store, name:str, iteration:int):
     "Observations and actions of the real steps of the clips collected at `iteration` (None if there are none)."
