@@ -8,10 +8,14 @@
 2. `selection`: `reward.selection_curve` with the oracle teacher on random-policy CartPole clips: accuracy on
    2,000 fresh pairs (decisive ones) and Pearson r on fresh clips after 10, 20, 40, 80 and 150 labels, for uniform
    and disagreement-selected pairs, over several seeds.
-Writes: python bench/bench_reward.py [--quick]  ->  bench/results/reward.json + a table.
+3. `train_time`: seconds for a whole `train_reward_model` (defaults: 3 members, early stopping) on 40 and 150 oracle-labeled
+   CartPole pairs, 3 seeds each: `before` = the module as of commit bae0d5c (members one after another, minibatches of 32,
+   lr 1e-3), `after` = the current one (all members in one step, full-batch, lr 3e-3); plus both models' accuracy on
+   1,000 fresh decisive pairs and Pearson r on 600 fresh clips. `--train-time-only` runs just this part.
+Writes: python bench/bench_reward.py [--quick] [--train-time-only]  ->  bench/results/reward.json + a table.
 The machine is shared (2 cores, other work running): read the numbers as rough, compare ratios within a run.
 """
-import argparse, json, os, platform, sys, time
+import argparse, importlib.util, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +51,73 @@ def seconds_per_epoch(prefs: Preferences, epochs: int, **kw) -> float:
     return (time.perf_counter() - t) / epochs
 
 
+BEFORE_COMMIT = 'bae0d5c'  # the reward module before the faster training
+
+
+def reward_module_before():
+    "rlhf_nb/reward.py as of BEFORE_COMMIT, imported as rlhf_nb._reward_before (None outside a git checkout)."
+    root = Path(__file__).resolve().parent.parent
+    try: src = subprocess.run(['git', 'show', f'{BEFORE_COMMIT}:rlhf_nb/reward.py'], cwd=root, capture_output=True, check=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError): return None
+    path = Path(tempfile.mkdtemp()) / 'reward_before.py'
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location('rlhf_nb._reward_before', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def train_time(seeds=(0, 1, 2), sizes=(40, 150)) -> dict:
+    "Seconds per whole training (mean over seeds), before and after, with fresh-clip quality; before/after in one run."
+    test = collect_segments('CartPole-v1', n_segments=600, seed=1, frames=False)
+    true_R = np.array([s.true_return for s in test])
+    arrays = [np.stack([getattr(s, k) for s in test]) for k in ('obs', 'actions', 'padding')]
+    i, j = np.random.default_rng(1).integers(len(test), size=(2, 1000))
+    decisive = true_R[i] != true_R[j]
+    before = reward_module_before()
+    versions = {'after': train_reward_model, **({'before': before.train_reward_model} if before else {})}
+    out = {}
+    for train in versions.values(): train(cartpole_prefs(10), seed=0, max_epochs=3)  # warm-up: first calls pay torch's setup
+    for n in sizes:
+        prefs = cartpole_prefs(n)
+        for name, train in versions.items():
+            secs, acc, r, epochs = [], [], [], []
+            for seed in seeds:
+                t = time.perf_counter()
+                model, m = train(prefs, seed=seed)
+                secs.append(time.perf_counter() - t)
+                R = model.returns(*arrays)
+                acc.append(float(((R[i] > R[j]) == (true_R[i] > true_R[j]))[decisive].mean()))
+                r.append(float(np.corrcoef(R, true_R)[0, 1]))
+                epochs.append(m['epochs'])
+            out[f'{name}@{n}'] = dict(pairs=n, version=name, seconds=round(float(np.mean(secs)), 3), seeds=list(seeds),
+                                      epochs=epochs, test_accuracy=round(float(np.mean(acc)), 4), pearson=round(float(np.mean(r)), 4))
+        if before: out[f'speedup@{n}'] = round(out[f'before@{n}']['seconds'] / out[f'after@{n}']['seconds'], 2)
+    return out
+
+
+def print_train_time(tt: dict):
+    print(f"{'train_reward_model':<20} {'pairs':>6} {'seconds':>8} {'epochs':>16} {'accuracy':>9} {'pearson':>8}   (mean of seeds)")
+    for k, v in tt.items():
+        if k.startswith('speedup'): print(f"{k:<20} {tt[k]:>6}x")
+        else: print(f"{v['version']:<20} {v['pairs']:>6} {v['seconds']:>8.3f} {str(v['epochs']):>16} {v['test_accuracy']:>9.3f} {v['pearson']:>8.3f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--quick', action='store_true', help='fewer epochs, seeds and pairs (a smoke run)')
     ap.add_argument('--atari-pairs', type=int, default=100)
+    ap.add_argument('--train-time-only', action='store_true', help='only the before/after training time (updates that key)')
     args = ap.parse_args()
+    out = Path(__file__).parent / 'results' / 'reward.json'
+    if args.train_time_only:
+        res = json.loads(out.read_text()) if out.exists() else {}
+        res['train_time'] = train_time(seeds=(0,) if args.quick else (0, 1, 2))
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(res, indent=1) + '\n')
+        print_train_time(res['train_time'])
+        print(f"\nwrote {out}")
+        return
     epochs, seeds = (2, (0,)) if args.quick else (5, (0, 1, 2))
     res = dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(), torch=torch.__version__), quick=args.quick)
 
@@ -79,7 +145,7 @@ def main():
                 pearson=round(float(np.mean([r['pearson'] for r in rs])), 4),
                 ties=round(float(np.mean([r['ties'] for r in rs])), 3))
 
-    out = Path(__file__).parent / 'results' / 'reward.json'
+    res['train_time'] = train_time(seeds=(0,) if args.quick else (0, 1, 2))
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + '\n')
 
@@ -90,6 +156,8 @@ def main():
     for k, v in res['selection']['mean'].items():
         sel, b = k.split('@')
         print(f"{sel:<13} {b:>6} {v['test_accuracy']:>9.3f} {v['min_test_accuracy']:>8.3f} {v['pearson']:>8.3f} {v['ties']:>6.1%}")
+    print()
+    print_train_time(res['train_time'])
     print(f"\nwrote {out}")
 
 

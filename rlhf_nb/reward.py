@@ -286,12 +286,20 @@ def _eval_pairs(model, obs, act, pad, pairs, targets, idx, noise):
         R = model.member_returns(obs[segs], act[segs], pad[segs])  # (K, 2b)
         R_left, R_right = R[:, :len(idx)], R[:, len(idx):]  # (K, b) each
         t = targets[idx]
-        member_loss = [preference_loss(R_left[k], R_right[k], t, noise).item() for k in range(len(R))]
+        member_loss = torch.stack([preference_loss(R_left[k], R_right[k], t, noise) for k in range(len(R))])  # (K,)
         p = preference_prob(R_left, R_right, noise).mean(0)  # (b,) the ensemble's P(left ≻ right)
-        loss = F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), t).item()
+        loss = F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), t)
         decisive = t != 0.5
-        acc = ((p > 0.5) == (t == 1))[decisive].float().mean().item() if decisive.any() else float('nan')
-    return loss, acc, member_loss
+        acc = ((p > 0.5) == (t == 1))[decisive].float().mean() if decisive.any() else torch.tensor(float('nan'))
+        loss, acc = torch.stack([loss.cpu(), acc.cpu()]).tolist()  # one copy to Python (and one GPU sync) per call
+    return loss, acc, member_loss.tolist()
+
+def _copy_weights(module) -> dict:
+    "A detached copy of a module's tensors (cheaper than `copy.deepcopy` of the state dict)."
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+_DEFAULTS = {'mlp': dict(batch_size=256, lr=3e-3),  # small data: (almost) full-batch steps, a larger step size
+             'cnn': dict(batch_size=32, lr=1e-3)}  # Atari clips are big: minibatches bound the memory
 
 def train_reward_model(prefs:Preferences, # the labeled pairs
                        model:RewardModel|None=None, # warm start from this model (it is copied, not changed)
@@ -302,8 +310,8 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
                        max_epochs:int=200, # upper bound on passes over the data
                        patience:int=15, # a member stops after this many epochs without a better validation loss
                        min_delta:float=1e-3, # a validation loss must beat the best by this much to count as better
-                       batch_size:int=32, # pairs per gradient step
-                       lr:float=1e-3, # Adam learning rate
+                       batch_size:int|None=None, # pairs per gradient step (default: 256 for MLPs, 32 for CNNs)
+                       lr:float|None=None, # Adam learning rate (default: 3e-3 for MLPs, 1e-3 for CNNs)
                        weight_decay:float=1e-4, # L2 penalty (the paper tuned L2 against the validation loss)
                        noise:float=0.1, # ε of the loss: assumed rate of random answers (paper: 0.1)
                        seed:int=0, # seeds the split, the bootstrap, the initial weights and batches
@@ -321,6 +329,8 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
     image = is_image_obs(prefs.obs.shape[2:])
     device = torch.device(device) if device is not None else (get_device() if image else torch.device('cpu'))
     threads = threads if threads is not None else (None if image else 1)
+    batch_size = batch_size or _DEFAULTS['cnn' if image else 'mlp']['batch_size']
+    lr = lr or _DEFAULTS['cnn' if image else 'mlp']['lr']
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     train_idx, val_idx = split_pairs(prefs.keys, prefs.decisive, val_frac, seed)
@@ -337,31 +347,34 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
     pairs, targets = torch.as_tensor(prefs.pairs, device=device), torch.as_tensor(prefs.targets, device=device)
     val_t = torch.as_tensor(val_idx, device=device)
     boots = [rng.choice(train_idx, size=len(train_idx), replace=True) for _ in range(K)]  # one bootstrap per member
-    opts = [torch.optim.Adam(m.parameters(), lr=lr, weight_decay=weight_decay) for m in model.members]
+    # One Adam for all members: its state is per parameter, so this is K independent optimizers in one step.
+    # A member that has stopped gets no gradient (its grads stay None), and Adam leaves such parameters alone.
+    opt = torch.optim.Adam(model.members.parameters(), lr=lr, weight_decay=weight_decay)
     history = []
     with torch_threads(threads):
         loss0, acc0, member_loss = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
-        best = [(member_loss[k], copy.deepcopy(m.state_dict()), 0) for k, m in enumerate(model.members)]
+        best = [(member_loss[k], _copy_weights(m), 0) for k, m in enumerate(model.members)]
         history.append(dict(epoch=0, train_loss=None, val_loss=loss0, val_accuracy=acc0))
         active = [True] * K
         for epoch in range(1, max_epochs + 1):
+            training = [k for k in range(K) if active[k]]
+            orders = {k: rng.permutation(boots[k]) for k in training}  # each member shuffles its own bootstrap
             losses = []
-            for k, member in enumerate(model.members):
-                if not active[k]: continue
-                order = rng.permutation(boots[k])
-                for i in range(0, len(order), batch_size):
-                    idx = torch.as_tensor(order[i:i + batch_size], device=device)
+            for i in range(0, len(train_idx), batch_size):
+                opt.zero_grad()
+                loss = 0
+                for k in training:  # the members' losses add up; one backward pass and one step update them all
+                    idx = torch.as_tensor(orders[k][i:i + batch_size], device=device)
                     segs = torch.cat([pairs[idx, 0], pairs[idx, 1]])  # (2b,) left clips then right clips
-                    R = member.segment_returns(obs[segs], act[segs], pad[segs])  # (2b,)
-                    loss = preference_loss(R[:len(idx)], R[len(idx):], targets[idx], noise)
-                    opts[k].zero_grad(); loss.backward(); opts[k].step()
-                    losses.append(loss.item())
+                    R = model.members[k].segment_returns(obs[segs], act[segs], pad[segs])  # (2b,)
+                    loss = loss + preference_loss(R[:len(idx)], R[len(idx):], targets[idx], noise)
+                loss.backward(); opt.step()
+                losses.append(loss.detach() / len(training))  # kept as tensors: no sync per step
             val_loss, val_acc, member_loss = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
-            for k, member in enumerate(model.members):  # early stopping, per member
-                if not active[k]: continue
-                if member_loss[k] < best[k][0] - min_delta: best[k] = (member_loss[k], copy.deepcopy(member.state_dict()), epoch)
+            for k in training:  # early stopping, per member
+                if member_loss[k] < best[k][0] - min_delta: best[k] = (member_loss[k], _copy_weights(model.members[k]), epoch)
                 elif epoch - best[k][2] >= patience: active[k] = False
-            history.append(dict(epoch=epoch, train_loss=float(np.mean(losses)), val_loss=val_loss, val_accuracy=val_acc))
+            history.append(dict(epoch=epoch, train_loss=torch.stack(losses).mean().item(), val_loss=val_loss, val_accuracy=val_acc))
             if progress: print(f"epoch {epoch:3d}  train loss {history[-1]['train_loss']:.4f}  "
                                f"val loss {val_loss:.4f}  val accuracy {val_acc:.3f}  members training {sum(active)}")
             if not any(active): break
