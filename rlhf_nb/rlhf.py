@@ -442,7 +442,8 @@ def demo(name:str|None=None, # run name (default: a fresh demo-<time>); the base
                            true_return=result['true_return_mean'], true_return_std=result['true_return_std'])
     png = store.run_dir(name) / 'learning_curve.png'
     plot_learning_curves({k: v['run'] for k, v in rows.items()}, store=store, path=png,
-                         title='CartPole-v1: RLHF with 100 oracle labels vs PPO on the true reward')
+                         title=f"CartPole-v1: RLHF with {rows['RLHF, oracle teacher']['labels']} oracle labels "
+                               "vs PPO on the true reward")
     print(f"\n{'':<22}{'labels':>8}{'env steps':>11}{'wall s':>8}{'true return':>14}")
     for label, r in rows.items():
         print(f"{label:<22}{r['labels']:>8}{r['env_steps']:>11}{r['wall_seconds']:>8}"
