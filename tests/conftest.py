@@ -23,3 +23,17 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv('RLHF_NB_HOME', str(tmp_path / 'home'))
     monkeypatch.setenv('RLHF_NB_ENV', 'test')
     return tmp_path / 'home' / 'test'
+
+def rlhf_nb(*args, home=None, timeout=300, **kw):
+    "Run the real `rlhf-nb` command; `home` sets RLHF_NB_HOME (default: the environment's)."
+    env = {**os.environ, 'RLHF_NB_ENV': 'test', **({'RLHF_NB_HOME': str(home)} if home is not None else {})}
+    import subprocess
+    return subprocess.run([tool('rlhf-nb'), *args], capture_output=True, text=True, env=env, timeout=timeout, **kw)
+
+def one_line_error(r, *words):
+    "Assert `r` failed as a user error should: exit 2, one 'rlhf-nb: error:' line naming `words`, no traceback."
+    assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('rlhf-nb: error: '), r.stderr
+    assert 'Traceback' not in r.stderr + r.stdout
+    for w in words: assert w in lines[0], lines[0]

@@ -1,20 +1,11 @@
 """`rlhf-nb collect` as a user runs it: a real process, a throwaway data home, real files."""
 import json, os, subprocess
 import pytest
-from conftest import tool
+from conftest import one_line_error, rlhf_nb
 
 
 def collect(home, *args):
-    env = {**os.environ, 'RLHF_NB_HOME': str(home), 'RLHF_NB_ENV': 'test'}
-    return subprocess.run([tool('rlhf-nb'), 'collect', *args], capture_output=True, text=True, env=env, timeout=300)
-
-
-def one_line_error(r, *words):
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith('rlhf-nb: error: '), r.stderr
-    assert 'Traceback' not in r.stderr + r.stdout
-    for w in words: assert w in lines[0], lines[0]
+    return rlhf_nb('collect', *args, home=home)
 
 
 def test_collect_adds_pairs_and_keeps_env_id(tmp_path):

@@ -1,19 +1,10 @@
 """`rlhf-nb collect` -> `label --teacher` -> `pretrain [--wait]` as a user runs them: real processes, a throwaway data home."""
 import json, os, subprocess, time
-from conftest import tool
+from conftest import one_line_error, tool
+from conftest import rlhf_nb as _rlhf_nb
 
 
-def rlhf_nb(home, *args, **kw):
-    env = {**os.environ, 'RLHF_NB_HOME': str(home), 'RLHF_NB_ENV': 'test'}
-    return subprocess.run([tool('rlhf-nb'), *args], capture_output=True, text=True, env=env, timeout=300, **kw)
-
-
-def one_line_error(r, *words):
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith('rlhf-nb: error: '), r.stderr
-    assert 'Traceback' not in r.stderr + r.stdout
-    for w in words: assert w in lines[0], lines[0]
+def rlhf_nb(home, *args, **kw): return _rlhf_nb(*args, home=home, **kw)
 
 
 def test_collect_label_pretrain(tmp_path):

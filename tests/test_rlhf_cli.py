@@ -3,16 +3,7 @@ user errors are one line with exit code 2, `eval --json` has its keys, a human t
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from conftest import tool
-
-def rlhf_nb(*args, timeout=300, **kw):
-    return subprocess.run([tool('rlhf-nb'), *args], capture_output=True, text=True, timeout=timeout, **kw)
-
-def one_line_error(r, *needles):
-    assert r.returncode == 2, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
-    err = r.stderr.strip()
-    assert 'Traceback' not in err and err.count('\n') == 0, err
-    for n in needles: assert n in err, err
+from conftest import one_line_error, rlhf_nb, tool
 
 def test_bad_inputs(home):
     one_line_error(rlhf_nb('train', '--name', '../x', '--teacher', 'oracle'), 'invalid run name')
