@@ -446,7 +446,7 @@ def demo(name:str|None=None, # run name (default: a fresh demo-<time>); the base
                                "vs PPO on the true reward")
     print(f"\n{'':<22}{'labels':>8}{'env steps':>11}{'wall s':>8}{'true return':>14}")
     for label, r in rows.items():
-        print(f"{label:<22}{r['labels']:>8}{r['env_steps']:>11}{r['wall_seconds']:>8}"
+        print(f"{label:<22}{r['labels']:>8}{r['env_steps']:>11}{r['wall_seconds']:>8.1f}"
               f"{r['true_return']:>9.1f} ± {r['true_return_std']:.1f}")
     print(f"\nruns: {store.run_dir(name)} and {store.run_dir(base)}\nlearning curves: {png}\n"
           f"label clips yourself: `make lab`, open cartpole.ipynb, or in any notebook: "
