@@ -310,6 +310,7 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
                        max_epochs:int=200, # upper bound on passes over the data
                        patience:int=15, # a member stops after this many epochs without a better validation loss
                        min_delta:float=1e-3, # a validation loss must beat the best by this much to count as better
+                       min_val_decisive:int=5, # fewer decisive held-out pairs than this: select weights on the training pairs
                        batch_size:int|None=None, # pairs per gradient step (default: 256 for MLPs, 32 for CNNs)
                        lr:float|None=None, # Adam learning rate (default: 3e-3 for MLPs, 1e-3 for CNNs)
                        weight_decay:float=1e-4, # L2 penalty (the paper tuned L2 against the validation loss)
@@ -345,7 +346,11 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
     K = len(model.members)
     obs, act, pad = (torch.as_tensor(a, device=device) for a in (prefs.obs, prefs.actions, prefs.padding))
     pairs, targets = torch.as_tensor(prefs.pairs, device=device), torch.as_tensor(prefs.targets, device=device)
-    val_t = torch.as_tensor(val_idx, device=device)
+    val_t, train_t = torch.as_tensor(val_idx, device=device), torch.as_tensor(train_idx, device=device)
+    # Early stopping trusts the held-out pairs. With only a few decisive ones, a single wrong label among them can
+    # keep an inverted model (seen with the noisy teachers at 8-16 labels): then select on the training pairs.
+    on_val = int(prefs.decisive[val_idx].sum()) >= min_val_decisive
+    select = lambda: _eval_pairs(model, obs, act, pad, pairs, targets, val_t if on_val else train_t, noise)[2]
     boots = [rng.choice(train_idx, size=len(train_idx), replace=True) for _ in range(K)]  # one bootstrap per member
     # One Adam for all members: its state is per parameter, so this is K independent optimizers in one step.
     # A member that has stopped gets no gradient (its grads stay None), and Adam leaves such parameters alone.
@@ -353,6 +358,7 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
     history = []
     with torch_threads(threads):
         loss0, acc0, member_loss = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
+        if not on_val: member_loss = select()
         best = [(member_loss[k], _copy_weights(m), 0) for k, m in enumerate(model.members)]
         history.append(dict(epoch=0, train_loss=None, val_loss=loss0, val_accuracy=acc0))
         active = [True] * K
@@ -371,6 +377,7 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
                 loss.backward(); opt.step()
                 losses.append(loss.detach() / len(training))  # kept as tensors: no sync per step
             val_loss, val_acc, member_loss = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
+            if not on_val: member_loss = select()
             for k in training:  # early stopping, per member
                 if member_loss[k] < best[k][0] - min_delta: best[k] = (member_loss[k], _copy_weights(model.members[k]), epoch)
                 elif epoch - best[k][2] >= patience: active[k] = False
@@ -381,11 +388,12 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
         for k, member in enumerate(model.members): member.load_state_dict(best[k][1])
         model.eval()
         val_loss, val_acc, _ = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
-        train_loss, train_acc, _ = _eval_pairs(model, obs, act, pad, pairs, targets, torch.as_tensor(train_idx, device=device), noise)
+        train_loss, train_acc, _ = _eval_pairs(model, obs, act, pad, pairs, targets, train_t, noise)
         if norm_obs is None:  # the real steps of the labeled clips: the states of the policy that made them
             norm_obs, norm_actions = prefs.obs[~prefs.padding], prefs.actions[~prefs.padding]  # (n_real, *obs_shape)
         model.fit_normalization(norm_obs, norm_actions)
     metrics = dict(val_accuracy=val_acc, val_loss=val_loss, train_accuracy=train_acc, train_loss=train_loss,
+                   selected_on='validation' if on_val else 'training',
                    n_pairs=len(prefs), n_train=len(train_idx), n_val=len(val_idx),
                    n_val_decisive=int(prefs.decisive[val_idx].sum()), epochs=len(history) - 1,
                    best_epochs=[b[2] for b in best], noise=noise, warm_start=warm,

@@ -65,6 +65,8 @@ class RLHFConfig:
     "seeds PPO, the envs, the clips, the teacher and the reward model"
     ppo: dict = field(default_factory=dict)
     "overrides of `PPOConfig.for_env(env_id)`, e.g. {'num_envs': 16}"
+    reward_train: dict = field(default_factory=dict)
+    "options of `reward.train_reward_model` for every (re)train, e.g. {'n_members': 1, 'max_epochs': 12}"
 
     def __post_init__(self):
         check_env_id(self.env_id)
@@ -81,12 +83,11 @@ class RLHFConfig:
 
     @classmethod
     def for_env(cls, env_id:str='CartPole-v1', # gymnasium id
-                **overrides, # any field; None values are ignored (handy for command-line options)
+                **overrides, # any field, e.g. `label_budget=60`
                ) -> RLHFConfig:
         "The defaults of `env_id`'s family with `overrides` on top."
         check_env_id(env_id)
         known = {f.name for f in fields(cls)}
-        overrides = {k: v for k, v in overrides.items() if v is not None}
         unknown = sorted(set(overrides) - known)
         if unknown: raise UserError(f"unknown RLHFConfig field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         family = _ATARI_LOOP if is_atari(env_id) else {}
@@ -187,7 +188,8 @@ def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look 
 def train_reward(self:RLHF, iteration:int, # the round this model belongs to
                 ) -> dict:
     "Retrain the ensemble on every label so far (warm start); renormalize it; return its store record."
-    self.reward_model, record = retrain(self.store, self.name, iteration, model=self.reward_model, seed=self.config.seed)
+    self.reward_model, record = retrain(self.store, self.name, iteration, model=self.reward_model, seed=self.config.seed,
+                                        **self.config.reward_train)
     if self.envs is not None and self.config.reward == 'learned': self.envs.model = self.reward_model
     m = record['metrics']
     self._say(f"reward model {iteration}: {len(self.store.labeled_pairs(self.name))} labels, "
