@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_rlhf.ipynb #b8a10003
 from __future__ import annotations
-import json, math, os, threading, time
+import json, os, threading, time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -17,8 +17,7 @@ from .core import UserError, check_run_name, seed_everything
 from .envs import check_env_id, is_atari, make_vector_env
 from .store import Store
 from .clips import collect_pairs, wait_for_videos
-from .reward import (LearnedRewardVecWrapper, disagreement_scorer, load_reward_model, retrain,
-                            wait_for_labels)
+from .reward import LearnedRewardVecWrapper, disagreement_scorer, load_reward_model, retrain
 from .teachers import TEACHERS, label_pending, make_teacher
 from .ppo import PPO, PPOConfig, evaluate_policy
 
