@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MODES', 'RUN_NAME_RULE', 'UserError', 'data_mode', 'data_home', 'check_run_name', 'run_dir', 'seed_everything',
-           'get_device']
+__all__ = ['MODES', 'RUN_NAME_RULE', 'UserError', 'data_mode', 'data_home', 'check_run_name', 'run_dir', 'config_from',
+           'seed_everything', 'get_device']
 
 # %% ../nbs/00_core.ipynb #c0a1e006
 class UserError(Exception):
@@ -52,6 +52,18 @@ def run_dir(name:str, # run name, checked with `check_run_name`
            ) -> Path:
     "The folder of run `name`: `<data home>/runs/<name>` (not created)."
     return Path(home or data_home()) / 'runs' / check_run_name(name)
+
+# %% ../nbs/00_core.ipynb #c0a1e019
+def config_from(cls, # a dataclass, e.g. `PPOConfig`
+                defaults:dict, # the family's values
+                overrides:dict, # the user's values, on top
+               ):
+    "`cls(**defaults, **overrides)`, refusing override names that are not fields of `cls`."
+    from dataclasses import fields
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(overrides) - known)
+    if unknown: raise UserError(f"unknown {cls.__name__} field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return cls(**{**defaults, **overrides})
 
 # %% ../nbs/00_core.ipynb #c0a1e012
 def seed_everything(seed:int, # the seed for python, numpy and torch

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .core import UserError, get_device
+from .core import UserError, config_from, get_device
 from .envs import is_atari, check_env_id, make_env, make_vector_env
 
 # %% auto #0
@@ -91,12 +91,8 @@ class PPOConfig:
                 **overrides, # any field, e.g. `total_timesteps=50_000`
                ) -> PPOConfig:
         "The defaults of `env_id`'s family (Atari, or classic control such as CartPole) with `overrides` on top."
-        check_env_id(env_id)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - known)
-        if unknown: raise UserError(f"unknown PPOConfig field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        family = _ATARI if is_atari(env_id) else _CLASSIC
-        return cls(**{**family, 'env_id': env_id, **overrides})
+        family = _ATARI if is_atari(check_env_id(env_id)) else _CLASSIC
+        return config_from(cls, {**family, 'env_id': env_id}, overrides)
 
 # Classic control, tuned on CartPole-v1 (measurements at the end of the notebook nbs/07_ppo.ipynb).
 _CLASSIC = dict(

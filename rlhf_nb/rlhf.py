@@ -5,7 +5,7 @@
 # %% ../nbs/08_rlhf.ipynb #b8a10003
 from __future__ import annotations
 import json, os, threading, time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ import torch
 
 from fastcore.basics import patch
 
-from .core import UserError, check_run_name, seed_everything
+from .core import UserError, check_run_name, config_from, seed_everything
 from .envs import check_env_id, is_atari, make_vector_env
 from .store import Store
 from .clips import collect_pairs, wait_for_videos
@@ -85,12 +85,8 @@ class RLHFConfig:
                 **overrides, # any field, e.g. `label_budget=60`
                ) -> RLHFConfig:
         "The defaults of `env_id`'s family with `overrides` on top."
-        check_env_id(env_id)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - known)
-        if unknown: raise UserError(f"unknown RLHFConfig field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        family = _ATARI_LOOP if is_atari(env_id) else {}
-        return cls(**{**family, 'env_id': env_id, **overrides})
+        family = _ATARI_LOOP if is_atari(check_env_id(env_id)) else {}
+        return config_from(cls, {**family, 'env_id': env_id}, overrides)
 
 # Atari: the paper's scale, on a GPU (see the Atari tutorial for what a CPU can do).
 _ATARI_LOOP = dict(total_timesteps=10_000_000, label_budget=3_000, pretrain_pairs=500, round_steps=250_000,
@@ -363,10 +359,7 @@ def train(name:str, # run name: new, or one to resume
     check_run_name(name)
     options = {k: v for k, v in options.items() if v is not None}
     run = _find_run(store, name)
-    if run is not None:
-        if 'env_id' in options and options['env_id'] != run['env_id']:
-            raise UserError(f"run {name!r} is for {run['env_id']}, not {options['env_id']}: "
-                            f"use --env-id {run['env_id']} or a new run name")
+    if run is not None:  # resume: its saved settings, with what was given on top (`RLHF` refuses another env id)
         base = run.get('loop_config') or asdict(RLHFConfig.for_env(run['env_id']))
         config = RLHFConfig(**{**base, **options})
     else:
