@@ -451,8 +451,13 @@ def segments(self:Store, name:str, # run name
              iteration:int|None=None, # only this iteration's
             ) -> list[dict]:
     "The segment records of run `name`, oldest first."
+    return self._of_run('segments', name, iteration)
+
+@patch
+def _of_run(self:Store, table:str, name:str, iteration:int|None=None) -> list[dict]:
+    "The records of `table` that belong to run `name` (and `iteration`, if given), oldest first."
     self._run_doc(name)
-    return [_rec(k, r) for k, r in self._t('segments').items()
+    return [_rec(k, r) for k, r in self._t(table).items()
             if r['run'] == name and (iteration is None or r['iteration'] == iteration)]
 
 # %% ../nbs/03_store.ipynb #s0a1e01f
@@ -500,9 +505,7 @@ def pairs(self:Store, name:str, # run name
           iteration:int|None=None, # only this iteration's
          ) -> list[dict]:
     "The pairs of run `name`, oldest first."
-    self._run_doc(name)
-    return [_rec(k, r) for k, r in self._t('pairs').items()
-            if r['run'] == name and (iteration is None or r['iteration'] == iteration)]
+    return self._of_run('pairs', name, iteration)
 
 # %% ../nbs/03_store.ipynb #s0a1e022
 @patch
