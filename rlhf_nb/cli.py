@@ -45,7 +45,7 @@ def _train(args):
     from rlhf_nb.rlhf import train
     r = train(args.name, env_id=args.env_id, teacher=args.teacher, reward=args.reward,
               total_timesteps=args.total_timesteps, label_budget=args.label_budget,
-              selection=args.selection, seed=args.seed, human_timeout=args.human_timeout)
+              selection=args.selection, seed=args.seed, human_timeout=args.human_timeout, videos=args.videos)
     print(f"run {args.name!r}: true return {r['true_return_mean']:.1f} ± {r['true_return_std']:.1f} after "
           f"{r['global_step']} env steps and {r['labels']} labels; rlhf-nb eval --name {args.name} evaluates it again")
 
@@ -133,6 +133,8 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--selection', default=None, choices=('uniform', 'disagreement'), help='how new pairs are chosen')
     c.add_argument('--human-timeout', type=float, default=None,
                    help='seconds to wait for human labels before going on with what is labeled (default: wait)')
+    c.add_argument('--videos', action='store_true', default=None,
+                   help="also encode videos of a synthetic teacher's pairs, to watch them in the panel later")
     c.add_argument('--seed', type=int, default=None)
     c.set_defaults(fn=_train)
 

@@ -383,6 +383,7 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
                   scorer:Callable[[Segment, Segment], float]|None=None, # rank candidate pairs (see `sample_pairs`)
                   oversample:int=4, # candidate pairs per pair kept, with a scorer
                   background:bool=False, # store the records at once and encode the videos in the background
+                  videos:bool=True, # render and encode videos at all (a synthetic teacher reads rewards, not pictures)
                  ) -> list[int]:
     "Collect `n_pairs` clip pairs from `policy` in run `name`'s env, encode their videos, store them; return pair ids."
     check_run_name(name)
@@ -390,35 +391,36 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
     try: run = store.get_run(name)
     except UserError: run = None  # a new run: created below, once its env is known to work
     if run is not None: env_id = store.ensure_run(name, env_id)['env_id']  # UserError if `env_id` differs
-    env = make_env(check_env_id(env_id or 'CartPole-v1'), render=True, record_stats=False)  # UserError if unusable
+    env = make_env(check_env_id(env_id or 'CartPole-v1'), render=videos, record_stats=False)  # UserError if unusable
     env_id, seed = env.spec.id, secrets.randbelow(2**31) if seed is None else int(seed)
     try:
         if run is None: store.ensure_run(name, env_id)
         if policy is None: policy, pname = RandomPolicy(env.action_space, seed=seed), 'random'
         else: pname = f"{_policy_name(policy)}@iter{iteration}"
-        stream = segment_stream(env, policy, segment_length, seed=seed, policy_name=pname)
+        stream = segment_stream(env, policy, segment_length, seed=seed, frames=videos, policy_name=pname)
         rng, ids = np.random.default_rng([seed, iteration]), []
         while len(ids) < n_pairs:
             k = min(_CHUNK_PAIRS, n_pairs - len(ids))
             segs = [next(stream) for _ in range(2 * k)]
             pairs = sample_pairs(segs, k, rng, scorer=scorer, oversample=oversample)
-            ids += _store_pairs(store, name, iteration, segs, pairs, fps, background)
+            ids += _store_pairs(store, name, iteration, segs, pairs, fps, background, videos)
     finally: env.close()
     return ids
 
-def _store_pairs(store, name, iteration, segs, pairs, fps, background=False) -> list[int]:
-    "Encode the videos of `pairs` (indices into `segs`) and write segments and pairs in one batch (videos later, in the background)."
+def _store_pairs(store, name, iteration, segs, pairs, fps, background=False, videos=True) -> list[int]:
+    "Encode the videos of `pairs` (indices into `segs`), unless not `videos`, and write segments and pairs in one batch."
     run, fmt = store.run_dir(name), video_format()
-    folder, clip, videos, jobs = run / 'videos' / f'iter{iteration}', {}, [], []
-    for i, j, _, _ in pairs:
+    folder = run / 'videos' / f'iter{iteration}'
+    clip = dict.fromkeys(s for i, j, _, _ in pairs for s in (i, j))  # segment -> its own clip video (None: none)
+    pair_videos, jobs = [None] * len(pairs), []
+    for n, (i, j, _, _) in enumerate(pairs if videos else []):
         key = secrets.token_hex(6)  # names need no store ids, so encoding happens outside the store's lock
-        lp = folder / f'{key}-left.{fmt}' if i not in clip else None  # a segment's own clip video is written once
-        rp = folder / f'{key}-right.{fmt}' if j not in clip else None
-        clip.update({s: p for s, p in ((i, lp), (j, rp)) if p})
-        videos.append(folder / f'{key}-pair.{fmt}')
-        jobs.append(partial(_encode_pair_job, segs[i], segs[j], videos[-1], fps, lp, rp, fmt))
-    folder.mkdir(parents=True, exist_ok=True)
-    rel = lambda p: p.relative_to(run).as_posix()
+        lp = folder / f'{key}-left.{fmt}' if clip[i] is None else None  # a segment's own clip video is written once
+        rp = folder / f'{key}-right.{fmt}' if clip[j] is None else None
+        clip[i], clip[j], pair_videos[n] = clip[i] or lp, clip[j] or rp, folder / f'{key}-pair.{fmt}'
+        jobs.append(partial(_encode_pair_job, segs[i], segs[j], pair_videos[n], fps, lp, rp, fmt))
+    if jobs: folder.mkdir(parents=True, exist_ok=True)
+    rel = lambda p: None if p is None else p.relative_to(run).as_posix()
     try:
         if not background:
             for job in jobs: job()
@@ -431,9 +433,10 @@ def _store_pairs(store, name, iteration, segs, pairs, fps, background=False) -> 
                                                ended=seg.ended, video=rel(clip[s]))
             ids = [store.add_pair(name, iteration, seg_ids[i], seg_ids[j], reason=reason, score=score,
                                   video=rel(video), left_video=rel(clip[i]), right_video=rel(clip[j]))
-                   for (i, j, reason, score), video in zip(pairs, videos)]
+                   for (i, j, reason, score), video in zip(pairs, pair_videos)]
     except BaseException:  # nothing was stored: leave no videos behind either
-        for path in videos + list(clip.values()): path.unlink(missing_ok=True)
+        for path in pair_videos + list(clip.values()):
+            if path is not None: path.unlink(missing_ok=True)
         raise
     if background:
         for job in jobs: _queue_job(job)

@@ -52,6 +52,8 @@ class RLHFConfig:
     "env steps per clip"
     fps: int = 15
     "frames per second of the clip videos"
+    videos: bool | None = None
+    "encode each pair's video for the labeling panel; None: only when a person labels (a synthetic teacher reads rewards)"
     target_return: float | None = 475.0
     "stop once the evaluated true return reaches this (None: always train `total_timesteps`)"
     eval_every: int = 10_000
@@ -76,6 +78,8 @@ class RLHFConfig:
             raise UserError(f"selection {self.selection!r}: use 'uniform' or 'disagreement'")
         for name in ('total_timesteps', 'round_steps', 'eval_every', 'eval_episodes', 'segment_length', 'fps', 'oversample'):
             if int(getattr(self, name)) < 1: raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.teacher == 'human' and self.videos is False:
+            raise UserError("teacher 'human' labels by watching the videos: leave videos on, or use a synthetic teacher")
         if self.reward == 'learned' and self.label_budget < 2:
             raise UserError(f"label budget {self.label_budget}: a reward model needs at least 2 labels")
         self.pretrain_pairs = max(2, min(self.pretrain_pairs, self.label_budget))
@@ -155,11 +159,12 @@ def ask(self:RLHF, iteration:int, # the round the pairs belong to (0: random-pol
     cfg = self.config
     scorer = disagreement_scorer(self.reward_model) if cfg.selection == 'disagreement' and self.reward_model else None
     policy = self.ppo if iteration > 0 else None
-    # A synthetic teacher reads the stored rewards, not the videos: they are encoded in the background
-    # (on another core, while PPO trains); a person needs them at once.
+    # A person needs the videos at once. A synthetic teacher reads the stored rewards, not the videos: they are
+    # made only if asked for, in the background (on another core, while PPO trains).
+    human = cfg.teacher == 'human'
     return collect_pairs(self.store, self.name, n_pairs=n_pairs, segment_length=cfg.segment_length, fps=cfg.fps,
                          seed=cfg.seed * 1_000 + iteration, policy=policy, iteration=iteration, scorer=scorer,
-                         oversample=cfg.oversample, background=cfg.teacher != 'human')
+                         oversample=cfg.oversample, background=not human, videos=human or bool(cfg.videos))
 
 @patch
 def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look for new labels
@@ -443,6 +448,7 @@ def demo(name:str|None=None, # run name (default: a fresh demo-<time>); the base
         print(f"{label:<22}{r['labels']:>8}{r['env_steps']:>11}{r['wall_seconds']:>8.1f}"
               f"{r['true_return']:>9.1f} ± {r['true_return_std']:.1f}")
     print(f"\nruns: {store.run_dir(name)} and {store.run_dir(base)}\nlearning curves: {png}\n"
-          f"label clips yourself: `make lab`, open cartpole.ipynb, or in any notebook: "
-          f"from rlhf_nb.labeling import LabelingPanel; LabelingPanel('{name}')")
+          f"label clips yourself: `make lab` and open tutorials/cartpole.ipynb, or run "
+          f"`rlhf-nb train --name mine --teacher human` and label in any notebook with "
+          f"from rlhf_nb.labeling import LabelingPanel; LabelingPanel('mine')")
     return dict(rows=rows, png=str(png))

@@ -66,3 +66,18 @@ def test_human_teacher_times_out_with_what_is_labeled(home):
     r = rlhf_nb('train', '--name', 'person', '--human-timeout', '1')
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'stay pending' in r.stdout
+
+def test_synthetic_teacher_videos_only_when_asked(home):
+    "The oracle reads rewards, so its pairs get no video unless `--videos` asks; then every file is there at exit."
+    for name, flag in (('plain', []), ('watched', ['--videos'])):
+        r = rlhf_nb('train', '--name', name, '--teacher', 'oracle', '--total-timesteps', '2048', '--label-budget', '6',
+                    *flag)
+        assert r.returncode == 0, r.stderr[-3000:]
+    db = json.loads((home / 'rlhf_nb.json').read_text())
+    pairs = {name: [p for p in db['pairs'].values() if p['run'] == name] for name in ('plain', 'watched')}
+    assert len(pairs['plain']) == len(pairs['watched']) == 6
+    assert all(p['video'] is None for p in pairs['plain']) and not (home / 'runs' / 'plain' / 'videos').exists()
+    for p in pairs['watched']:
+        for key in ('video', 'left_video', 'right_video'):
+            path = home / 'runs' / 'watched' / p[key]
+            assert path.stat().st_size > 1000, path  # written before the process exited
