@@ -123,7 +123,7 @@ class RewardModel(nn.Module):
         self.config = dict(obs_shape=[int(s) for s in obs_shape], n_actions=int(n_actions), n_members=int(n_members),
                            use_actions=bool(use_actions), hidden=int(hidden))
         self.members = nn.ModuleList(RewardNet(obs_shape, n_actions, use_actions, hidden) for _ in range(n_members))
-        self.register_buffer('shift', torch.zeros(n_members))  # each member's absorbing reward at fit time
+        self.register_buffer('shift', torch.zeros(n_members))  # each member's zero point (absorbing or mean reward)
         self.register_buffer('scale', torch.ones(()))  # RMS of the shifted ensemble reward over policy states
         self.register_buffer('fitted', torch.zeros((), dtype=torch.bool))  # has fit_normalization run?
 
@@ -152,10 +152,14 @@ class RewardModel(nn.Module):
 def _fit_normalization(self:RewardModel,
                        obs, # (B, *obs_shape) observations of the current policy (real steps, not padding)
                        actions=None, # (B,) their actions, if the model uses actions
+                       center:str='absorbing', # zero point: 'absorbing' (its reward) or 'mean' (the mean reward over `obs`)
                       ) -> RewardModel:
-    "Shift = each member's absorbing reward, scale = RMS of the shifted ensemble reward over `obs`; from scratch."
-    self.shift.copy_(torch.stack([m.absorbing.detach() for m in self.members]))
-    shifted = (self.member_rewards(obs, actions) - self.shift[:, None]).mean(0)  # (B,)
+    "Shift = each member's zero point, scale = RMS of the shifted ensemble reward over `obs`; from scratch."
+    raw = self.member_rewards(obs, actions)  # (K, B)
+    if center == 'absorbing': self.shift.copy_(torch.stack([m.absorbing.detach() for m in self.members]))
+    elif center == 'mean': self.shift.copy_(raw.mean(1))
+    else: raise UserError(f"normalization center {center!r}: use 'absorbing' or 'mean'")
+    shifted = (raw - self.shift[:, None]).mean(0)  # (B,)
     self.scale.copy_(shifted.pow(2).mean().sqrt().clamp_min(1e-6))
     self.fitted.fill_(True)
     return self
@@ -169,13 +173,19 @@ def _reward(self:RewardModel,
     raw = self.member_rewards(obs, actions)  # (K, B)
     return ((raw - self.shift[:, None]).mean(0) / self.scale).cpu().numpy().astype(np.float32)
 
-RewardModel.fit_normalization, RewardModel.reward = _fit_normalization, _reward
+@torch.no_grad()
+def _absorbing_reward(self:RewardModel) -> float:
+    "Normalized reward of the absorbing state (0 if it is the zero point)."
+    absorbing = torch.stack([m.absorbing for m in self.members])  # (K,)
+    return float((absorbing - self.shift).mean() / self.scale)
+
+RewardModel.fit_normalization, RewardModel.reward, RewardModel.absorbing_reward = _fit_normalization, _reward, _absorbing_reward
 
 # %% ../nbs/04_reward.ipynb #r4c00012
 @torch.no_grad()
 def _returns(self:RewardModel,
              obs, actions, padding, # (B, T, *obs_shape), (B, T), (B, T) arrays of B clips
-             normalized:bool=False, # in PPO's units (absorbing = 0, RMS-scaled) rather than raw
+             normalized:bool=False, # in PPO's units (shifted, RMS-scaled) rather than raw
             ) -> np.ndarray:
     "Predicted return of each clip, the ensemble mean: (B,)."
     out = []
@@ -193,9 +203,9 @@ def _segment_return(self:RewardModel, seg, normalized:bool=False) -> float:
     return float(self.returns(*_arrays_of(seg), normalized=normalized)[0])
 
 def _segment_rewards(self:RewardModel, seg) -> np.ndarray:
-    "Normalized reward of each step of a clip (T,): padded steps are the absorbing state, 0."
+    "Normalized reward of each step of a clip (T,): padded steps are worth the absorbing state's."
     r = self.reward(np.asarray(seg.obs), np.asarray(seg.actions))
-    return np.where(np.asarray(seg.padding, bool), 0.0, r).astype(np.float32)
+    return np.where(np.asarray(seg.padding, bool), self.absorbing_reward(), r).astype(np.float32)
 
 RewardModel.returns, RewardModel.segment_return, RewardModel.segment_rewards = _returns, _segment_return, _segment_rewards
 
@@ -298,6 +308,8 @@ def _copy_weights(module) -> dict:
     "A detached copy of a module's tensors (cheaper than `copy.deepcopy` of the state dict)."
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
+_MIN_ABSORBING_CLIPS = 0.05  # 'auto' centres on the absorbing state if at least this fraction of labeled clips reach it
+
 _DEFAULTS = {'mlp': dict(batch_size=256, lr=3e-3),  # small data: (almost) full-batch steps, a larger step size
              'cnn': dict(batch_size=32, lr=1e-3)}  # Atari clips are big: minibatches bound the memory
 
@@ -318,6 +330,7 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
                        seed:int=0, # seeds the split, the bootstrap, the initial weights and batches
                        norm_obs=None, # observations to fit the normalization on (default: the clips' real steps)
                        norm_actions=None, # their actions (if the model uses actions)
+                       norm_center:str='auto', # zero point: 'absorbing', 'mean', or 'auto' (absorbing if enough clips reach it)
                        device=None, # default: cpu for MLPs (fastest for small nets), `get_device()` for CNNs
                        threads:int|None=None, # torch CPU threads (default: 1 for MLPs, as set for CNNs)
                        progress:bool=False, # print a line per epoch
@@ -327,6 +340,10 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
     if len(prefs) == 0 or prefs.decisive.sum() < 2:
         raise UserError(f"need at least 2 pairs labeled left or right to train a reward model; "
                         f"found {int(prefs.decisive.sum()) if len(prefs) else 0}")
+    if norm_center not in ('auto', 'absorbing', 'mean'):
+        raise UserError(f"norm_center {norm_center!r}: use 'auto', 'absorbing' or 'mean'")
+    absorbing_clips = float(prefs.padding.any(1).mean())  # fraction of the labeled clips that reach the absorbing state
+    if norm_center == 'auto': norm_center = 'absorbing' if absorbing_clips >= _MIN_ABSORBING_CLIPS else 'mean'
     image = is_image_obs(prefs.obs.shape[2:])
     device = torch.device(device) if device is not None else (get_device() if image else torch.device('cpu'))
     threads = threads if threads is not None else (None if image else 1)
@@ -391,12 +408,13 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
         train_loss, train_acc, _ = _eval_pairs(model, obs, act, pad, pairs, targets, train_t, noise)
         if norm_obs is None:  # the real steps of the labeled clips: the states of the policy that made them
             norm_obs, norm_actions = prefs.obs[~prefs.padding], prefs.actions[~prefs.padding]  # (n_real, *obs_shape)
-        model.fit_normalization(norm_obs, norm_actions)
+        model.fit_normalization(norm_obs, norm_actions, center=norm_center)
     metrics = dict(val_accuracy=val_acc, val_loss=val_loss, train_accuracy=train_acc, train_loss=train_loss,
                    selected_on='validation' if on_val else 'training',
                    n_pairs=len(prefs), n_train=len(train_idx), n_val=len(val_idx),
                    n_val_decisive=int(prefs.decisive[val_idx].sum()), epochs=len(history) - 1,
                    best_epochs=[b[2] for b in best], noise=noise, warm_start=warm,
+                   norm_center=norm_center, absorbing_clips=absorbing_clips,
                    norm_shift=[float(s) for s in model.shift], norm_scale=float(model.scale),
                    seconds=round(time.time() - start, 3), history=history)
     return model.cpu(), metrics
