@@ -133,8 +133,9 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--selection', default=None, choices=('uniform', 'disagreement'), help='how new pairs are chosen')
     c.add_argument('--human-timeout', type=float, default=None,
                    help='seconds to wait for human labels before going on with what is labeled (default: wait)')
-    c.add_argument('--videos', action='store_true', default=None,
-                   help="also encode videos of a synthetic teacher's pairs, to watch them in the panel later")
+    c.add_argument('--videos', action=argparse.BooleanOptionalAction, default=None,
+                   help="encode videos of a synthetic teacher's pairs too, to watch them in the panel later "
+                        "(default: only a person's pairs get videos)")
     c.add_argument('--seed', type=int, default=None)
     c.set_defaults(fn=_train)
 

@@ -79,7 +79,7 @@ class RLHFConfig:
         for name in ('total_timesteps', 'round_steps', 'eval_every', 'eval_episodes', 'segment_length', 'fps', 'oversample'):
             if int(getattr(self, name)) < 1: raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.teacher == 'human' and self.videos is False:
-            raise UserError("teacher 'human' labels by watching the videos: leave videos on, or use a synthetic teacher")
+            raise UserError("teacher 'human' labels by watching the videos: turn videos on (--videos), or use a synthetic teacher")
         if self.reward == 'learned' and self.label_budget < 2:
             raise UserError(f"label budget {self.label_budget}: a reward model needs at least 2 labels")
         self.pretrain_pairs = max(2, min(self.pretrain_pairs, self.label_budget))

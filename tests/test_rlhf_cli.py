@@ -8,6 +8,7 @@ from conftest import one_line_error, rlhf_nb, tool
 def test_bad_inputs(home):
     one_line_error(rlhf_nb('train', '--name', '../x', '--teacher', 'oracle'), 'invalid run name')
     one_line_error(rlhf_nb('train', '--name', 'ok', '--env-id', 'NoSuchEnv-v0', '--teacher', 'oracle'), 'unknown env id')
+    one_line_error(rlhf_nb('train', '--name', 'ok', '--teacher', 'human', '--no-videos'), 'watching the videos')
     one_line_error(rlhf_nb('eval', '--name', 'nobody'), "no run named 'nobody'")
     one_line_error(rlhf_nb('pretrain', '--name', 'nobody'), "no run named 'nobody'")
     # a run with pairs but no labels yet
