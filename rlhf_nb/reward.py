@@ -126,6 +126,7 @@ class RewardModel(nn.Module):
         self.register_buffer('shift', torch.zeros(n_members))  # each member's zero point (absorbing or mean reward)
         self.register_buffer('scale', torch.ones(()))  # RMS of the shifted ensemble reward over policy states
         self.register_buffer('fitted', torch.zeros((), dtype=torch.bool))  # has fit_normalization run?
+        self.center = 'absorbing'  # the zero point fit_normalization last used (saved with the model)
 
     @property
     def device(self): return self.shift.device
@@ -159,6 +160,7 @@ def _fit_normalization(self:RewardModel,
     if center == 'absorbing': self.shift.copy_(torch.stack([m.absorbing.detach() for m in self.members]))
     elif center == 'mean': self.shift.copy_(raw.mean(1))
     else: raise UserError(f"normalization center {center!r}: use 'absorbing' or 'mean'")
+    self.center = center
     shifted = (raw - self.shift[:, None]).mean(0)  # (B,)
     self.scale.copy_(shifted.pow(2).mean().sqrt().clamp_min(1e-6))
     self.fitted.fill_(True)
@@ -214,7 +216,7 @@ def _save(self:RewardModel, path) -> Path:
     "Write config + state dict (with normalization) to `path`, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + '.tmp')
-    torch.save({'format': 'rlhf_nb.reward/1', 'config': self.config,
+    torch.save({'format': 'rlhf_nb.reward/1', 'config': self.config, 'center': self.center,
                 'state_dict': {k: v.detach().cpu() for k, v in self.state_dict().items()}}, tmp)
     os.replace(tmp, path)
     return path
@@ -228,6 +230,7 @@ def _load(cls, path, # a file written by `RewardModel.save`
         raise UserError(f"{path} is not an rlhf_nb reward model checkpoint")
     model = cls(**ckpt['config'])
     model.load_state_dict(ckpt['state_dict'])
+    model.center = ckpt.get('center', 'absorbing')  # files from before the choice existed were all absorbing-centred
     return model.to(device or 'cpu').eval()
 
 RewardModel.save, RewardModel.load = _save, classmethod(_load)
@@ -343,7 +346,9 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
     if norm_center not in ('auto', 'absorbing', 'mean'):
         raise UserError(f"norm_center {norm_center!r}: use 'auto', 'absorbing' or 'mean'")
     absorbing_clips = float(prefs.padding.any(1).mean())  # fraction of the labeled clips that reach the absorbing state
-    if norm_center == 'auto': norm_center = 'absorbing' if absorbing_clips >= _MIN_ABSORBING_CLIPS else 'mean'
+    if norm_center == 'auto':  # decided on a run's first labels; a warm start keeps its model's zero point
+        warm_fitted = model is not None and bool(model.fitted)
+        norm_center = model.center if warm_fitted else 'absorbing' if absorbing_clips >= _MIN_ABSORBING_CLIPS else 'mean'
     image = is_image_obs(prefs.obs.shape[2:])
     device = torch.device(device) if device is not None else (get_device() if image else torch.device('cpu'))
     threads = threads if threads is not None else (None if image else 1)
