@@ -156,10 +156,9 @@ def _fit_normalization(self:RewardModel,
                        center:str='absorbing', # zero point: 'absorbing' (its reward) or 'mean' (the mean reward over `obs`)
                       ) -> RewardModel:
     "Shift = each member's zero point, scale = RMS of the shifted ensemble reward over `obs`; from scratch."
+    if center not in ('absorbing', 'mean'): raise UserError(f"normalization center {center!r}: use 'absorbing' or 'mean'")
     raw = self.member_rewards(obs, actions)  # (K, B)
-    if center == 'absorbing': self.shift.copy_(torch.stack([m.absorbing.detach() for m in self.members]))
-    elif center == 'mean': self.shift.copy_(raw.mean(1))
-    else: raise UserError(f"normalization center {center!r}: use 'absorbing' or 'mean'")
+    self.shift.copy_(torch.stack([m.absorbing for m in self.members]) if center == 'absorbing' else raw.mean(1))
     self.center = center
     shifted = (raw - self.shift[:, None]).mean(0)  # (B,)
     self.scale.copy_(shifted.pow(2).mean().sqrt().clamp_min(1e-6))
