@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #c0a1e003
 from __future__ import annotations
-import os, random, re
+import contextlib, os, random, re, secrets
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
 __all__ = ['MODES', 'RUN_NAME_RULE', 'UserError', 'data_mode', 'data_home', 'check_run_name', 'run_dir', 'config_from',
-           'seed_everything', 'get_device']
+           'atomic_write', 'torch_threads', 'seed_everything', 'get_device']
 
 # %% ../nbs/00_core.ipynb #c0a1e006
 class UserError(Exception):
@@ -64,6 +64,43 @@ def config_from(cls, # a dataclass, e.g. `PPOConfig`
     unknown = sorted(set(overrides) - known)
     if unknown: raise UserError(f"unknown {cls.__name__} field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     return cls(**{**defaults, **overrides})
+
+# %% ../nbs/00_core.ipynb #c0a1e021
+def _fsync_dir(folder:Path):
+    "Make a rename in `folder` durable (some file systems cannot sync a folder; the rename is still atomic)."
+    fd = os.open(folder, os.O_RDONLY)
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
+@contextlib.contextmanager
+def atomic_write(path:Path|str, # the file to create or replace
+                 fsync:bool=True, # flush the data (and the rename) to disk, so a power cut keeps it too
+                 tmp_dir:Path|str|None=None, # where the temporary file goes (default: beside `path`, same file system)
+                ):
+    "Yield a temporary path to write `path`'s new content to; rename it onto `path` if the block succeeds, else delete it."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tmp_dir or path.parent) / f'.{path.name}.{secrets.token_hex(4)}.tmp'
+    try:
+        yield tmp
+        if fsync:
+            with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+        os.replace(tmp, path)
+        if fsync: _fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+# %% ../nbs/00_core.ipynb #c0a1e024
+@contextlib.contextmanager
+def torch_threads(n:int|None, # torch CPU threads inside the block; None leaves them alone
+                 ):
+    "Run a block with `n` torch threads, then restore the previous number."
+    import torch
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
 
 # %% ../nbs/00_core.ipynb #c0a1e012
 def seed_everything(seed:int, # the seed for python, numpy and torch
