@@ -11,7 +11,7 @@
 # [Time limits] Pardo et al. 2018, Time Limits in Reinforcement Learning, https://arxiv.org/abs/1712.00378
 # The model for its style: CleanRL's https://github.com/vwxyzjn/cleanrl/blob/master/cleanrl/ppo.py
 from __future__ import annotations
-import ast, inspect, json, textwrap, time
+import inspect, json, time
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .core import UserError, config_from, get_device
+from .core import UserError, config_from, get_device, torch_threads
 from .envs import is_atari, check_env_id, make_env, make_vector_env
 
 # %% auto #0
@@ -72,7 +72,7 @@ class PPOConfig:
     clip_reward: bool = False
     "train on the sign of the reward ([37 details] Atari detail 6); for the env reward of Atari games, never for a learned reward"
     torch_threads: int | None = 1
-    "torch CPU threads, set by `PPO` (process-wide) when it runs on CPU; None leaves torch's default"
+    "torch CPU threads while `PPO` learns and acts on CPU (only then: see `core.torch_threads`); None leaves torch's default"
 
     @property
     def batch_size(self) -> int: return self.num_envs * self.num_steps
@@ -109,14 +109,6 @@ _ATARI = dict(total_timesteps=10_000_000, num_envs=8, num_steps=128, learning_ra
               num_minibatches=4, gamma=0.99, gae_lambda=0.95, ent_coef=0.01, clip_coef=0.1, clip_vloss=True,
               torch_threads=None)
 
-def _field_docs(cls) -> dict:
-    "The docstring under each dataclass field of `cls`, read from its source."
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body, docs = tree.body[0].body, {}
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = nxt.value.value
-    return docs
 
 # %% ../nbs/09_ppo.ipynb #a700000a
 def layer_init(layer:nn.Module, # an `nn.Linear` or `nn.Conv2d`
@@ -288,7 +280,7 @@ class PPO:
                 ):
         self.config, self.envs, self.seed = config, envs, seed
         self.device = get_device(device)
-        if self.device.type == 'cpu' and config.torch_threads: torch.set_num_threads(config.torch_threads)
+        self.threads = config.torch_threads if self.device.type == 'cpu' else None  # while learning and acting
         if envs is None:
             env = make_env(config.env_id)
             obs_space, act_space = env.observation_space, env.action_space
@@ -343,23 +335,24 @@ class PPO:
         if self.log_path: self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, 'a') if self.log_path else None
         try:
-            while self.global_step < until_step:
-                lr = self.learning_rate()
-                for group in self.optimizer.param_groups: group['lr'] = lr
-                episodes = self._rollout()
-                stats = self._update()
-                self.global_step += self.config.batch_size
-                self.iteration += 1
-                seconds = time.perf_counter() - start_time
-                metrics = dict(global_step=self.global_step, iteration=self.iteration, learning_rate=lr, **stats,
-                               sps=round((self.global_step - start_step) / seconds, 1), seconds=round(seconds, 3),
-                               **episodes)
-                self.history.append(metrics)
-                if log: log.write(json.dumps(metrics) + '\n'); log.flush()
-                bar.update(self.config.batch_size)
-                recent = [r for m in self.history[-20:] for r in m['true_returns']]
-                if recent: bar.set_postfix(true_return=f"{np.mean(recent):.1f}", refresh=False)
-                if callback is not None and callback(metrics) is False: break
+            with torch_threads(self.threads):
+                while self.global_step < until_step:
+                    lr = self.learning_rate()
+                    for group in self.optimizer.param_groups: group['lr'] = lr
+                    episodes = self._rollout()
+                    stats = self._update()
+                    self.global_step += self.config.batch_size
+                    self.iteration += 1
+                    seconds = time.perf_counter() - start_time
+                    metrics = dict(global_step=self.global_step, iteration=self.iteration, learning_rate=lr, **stats,
+                                   sps=round((self.global_step - start_step) / seconds, 1), seconds=round(seconds, 3),
+                                   **episodes)
+                    self.history.append(metrics)
+                    if log: log.write(json.dumps(metrics) + '\n'); log.flush()
+                    bar.update(self.config.batch_size)
+                    recent = [r for m in self.history[-20:] for r in m['true_returns']]
+                    if recent: bar.set_postfix(true_return=f"{np.mean(recent):.1f}", refresh=False)
+                    if callback is not None and callback(metrics) is False: break
         finally:
             bar.close()
             if log: log.close()
@@ -436,7 +429,7 @@ class PPO:
             deterministic:bool=False, # the most likely action instead of a sample
            ) -> int:
         "The policy's action for one observation (for clips and evaluation)."
-        logits, _ = self.agent(_as_tensor(obs, self.device).unsqueeze(0))  # (1, n_actions)
+        with torch_threads(self.threads): logits, _ = self.agent(_as_tensor(obs, self.device).unsqueeze(0))  # (1, n_actions)
         if deterministic: return int(logits.argmax(-1))
         return int(torch.multinomial(logits.softmax(-1), 1, generator=self.act_rng))
 
