@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from fastcore.basics import patch
+
 from .core import UserError, config_from, get_device, torch_threads
 from .envs import is_atari, check_env_id, make_env, make_vector_env
 
@@ -270,6 +272,7 @@ def _set_rng(generator:torch.Generator, state:torch.Tensor, fallback:tuple):
     try: generator.set_state(state)
     except (RuntimeError, ValueError): generator.manual_seed(_reset_seed(*fallback))
 
+# %% ../nbs/09_ppo.ipynb #a7000040
 class PPO:
     "PPO on a vector env ([PPO], after CleanRL's `ppo.py`): `learn` in resumable chunks, `act` for one observation."
     def __init__(self, config:PPOConfig, # hyperparameters, e.g. `PPOConfig.for_env(env_id)`
@@ -424,38 +427,42 @@ class PPO:
         out['explained_variance'] = None if var_y == 0 else float(1 - (b_returns - b_values).var() / var_y)
         return out
 
-    @torch.no_grad()
-    def act(self, obs, # ONE observation, as the env returns it
-            deterministic:bool=False, # the most likely action instead of a sample
-           ) -> int:
-        "The policy's action for one observation (for clips and evaluation)."
-        with torch_threads(self.threads): logits, _ = self.agent(_as_tensor(obs, self.device).unsqueeze(0))  # (1, n_actions)
-        if deterministic: return int(logits.argmax(-1))
-        return int(torch.multinomial(logits.softmax(-1), 1, generator=self.act_rng))
+# %% ../nbs/09_ppo.ipynb #a7000042
+@patch
+@torch.no_grad()
+def act(self:PPO, obs, # ONE observation, as the env returns it
+        deterministic:bool=False, # the most likely action instead of a sample
+       ) -> int:
+    "The policy's action for one observation (for clips and evaluation)."
+    with torch_threads(self.threads): logits, _ = self.agent(_as_tensor(obs, self.device).unsqueeze(0))  # (1, n_actions)
+    if deterministic: return int(logits.argmax(-1))
+    return int(torch.multinomial(logits.softmax(-1), 1, generator=self.act_rng))
 
-    def state_dict(self) -> dict:
-        "Everything needed to resume: weights, optimizer, step counters, random generators, config."
-        return dict(agent=self.agent.state_dict(), optimizer=self.optimizer.state_dict(),
-                    global_step=self.global_step, iteration=self.iteration, seed=self.seed,
-                    rng=self.rng.get_state(), act_rng=self.act_rng.get_state(), config=asdict(self.config))
+@patch
+def state_dict(self:PPO) -> dict:
+    "Everything needed to resume: weights, optimizer, step counters, random generators, config."
+    return dict(agent=self.agent.state_dict(), optimizer=self.optimizer.state_dict(),
+                global_step=self.global_step, iteration=self.iteration, seed=self.seed,
+                rng=self.rng.get_state(), act_rng=self.act_rng.get_state(), config=asdict(self.config))
 
-    def load_state_dict(self, state:dict):
-        "Restore `state_dict()`; the envs restart at the next `learn` (see `reset_envs`)."
-        self.agent.load_state_dict(state['agent'])
-        self.optimizer.load_state_dict(state['optimizer'])
-        self.global_step, self.iteration, self.seed = int(state['global_step']), int(state['iteration']), int(state['seed'])
-        _set_rng(self.rng, state['rng'], (self.seed, self.global_step))
-        _set_rng(self.act_rng, state['act_rng'], (self.seed + 1, self.global_step))
-        self._next_obs = None
-        return self
+@patch
+def load_state_dict(self:PPO, state:dict):
+    "Restore `state_dict()`; the envs restart at the next `learn` (see `reset_envs`)."
+    self.agent.load_state_dict(state['agent'])
+    self.optimizer.load_state_dict(state['optimizer'])
+    self.global_step, self.iteration, self.seed = int(state['global_step']), int(state['iteration']), int(state['seed'])
+    _set_rng(self.rng, state['rng'], (self.seed, self.global_step))
+    _set_rng(self.act_rng, state['act_rng'], (self.seed + 1, self.global_step))
+    self._next_obs = None
+    return self
 
-    @classmethod
-    def from_state_dict(cls, state:dict, # from `PPO.state_dict()` (e.g. `torch.load(path, weights_only=True)`)
-                        envs:gym.vector.VectorEnv|None=None, # to go on learning; None: act only
-                        device:str|None=None, log_path:str|Path|None=None) -> PPO:
-        "A PPO rebuilt from a saved state, with the config it was saved with."
-        ppo = cls(PPOConfig(**state['config']), envs, seed=int(state['seed']), device=device, log_path=log_path)
-        return ppo.load_state_dict(state)
+@patch(cls_method=True)
+def from_state_dict(cls:PPO, state:dict, # from `PPO.state_dict()` (e.g. `torch.load(path, weights_only=True)`)
+                    envs:gym.vector.VectorEnv|None=None, # to go on learning; None: act only
+                    device:str|None=None, log_path:str|Path|None=None) -> PPO:
+    "A PPO rebuilt from a saved state, with the config it was saved with."
+    ppo = cls(PPOConfig(**state['config']), envs, seed=int(state['seed']), device=device, log_path=log_path)
+    return ppo.load_state_dict(state)
 
 # %% ../nbs/09_ppo.ipynb #a7000022
 def evaluate_policy(policy, # anything with `act(obs) -> int` (a `PPO`, `clips.RandomPolicy`, ...)
