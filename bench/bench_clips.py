@@ -13,8 +13,8 @@ from pathlib import Path
 os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
 import numpy as np
 
-from rlhf_nb.clips import (RandomPolicy, collect_segments, clip_frames, encode_pair_video, encode_clip_video,
-                           segment_stream, video_format)
+from rlhf_nb.clips import RandomPolicy, collect_segments, clip_frames, segment_stream
+from rlhf_nb.video import encode_pair_video, encode_clip_video, video_format
 from rlhf_nb.envs import make_env
 
 ROOT = Path(__file__).resolve().parent
@@ -89,7 +89,8 @@ def background_vs_foreground(tmp, n_pairs, repeats):
     background worker: seconds until it returns, and (background) until `wait_for_videos` returns. Runs alternate
     foreground and background, so both see the same load; medians, and the ratios of the medians."""
     from rlhf_nb.store import Store
-    from rlhf_nb.clips import collect_pairs, wait_for_videos
+    from rlhf_nb.clips import collect_pairs
+    from rlhf_nb.video import wait_for_videos
     store = Store(tmp / 'home_bg')
     fg, bg_return, bg_done = [], [], []
     for k in range(repeats):
@@ -114,7 +115,7 @@ def training_while_encoding(tmp, n_pairs, repeats, steps=8192):
     `wait_for_videos` returns. With the worker at its usual low priority (nice 10), and, where the OS lets us raise
     it back (root, or CAP_SYS_NICE), at normal priority for comparison. Alternating, in one run; medians."""
     import torch
-    from rlhf_nb import clips
+    from rlhf_nb import clips, video
     from rlhf_nb.envs import make_vector_env
     from rlhf_nb.ppo import PPO, PPOConfig
     from rlhf_nb.store import Store
@@ -125,21 +126,21 @@ def training_while_encoding(tmp, n_pairs, repeats, steps=8192):
         t = time.perf_counter(); agent.learn(steps); return time.perf_counter() - t
     def renice(n): os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), n)  # runs on the worker thread
     ppo(99)  # warm up
-    levels = [clips._NICE]
+    levels = [video._NICE]
     try:
-        clips._queue_job(partial(renice, 0)); clips.wait_for_videos(); levels.append(0)
+        video.queue_video_job(partial(renice, 0)); video.wait_for_videos(); levels.append(0)
     except OSError: pass  # not allowed to raise a priority: measure nice 10 only
     runs = {'alone': []} | {f'nice{n}': dict(ppo_s=[], all_written_s=[]) for n in levels}
     for k in range(repeats):
         runs['alone'].append(ppo(k))
         for n in levels:
-            clips._queue_job(partial(renice, n))
+            video.queue_video_job(partial(renice, n))
             clips.collect_pairs(store, f'ppo{n}-{k}', n_pairs=n_pairs, seed=k, background=True)
             t = time.perf_counter()
             runs[f'nice{n}']['ppo_s'].append(ppo(k))
-            clips.wait_for_videos()
+            video.wait_for_videos()
             runs[f'nice{n}']['all_written_s'].append(time.perf_counter() - t)
-    if 0 in levels: clips._queue_job(partial(renice, clips._NICE))
+    if 0 in levels: video.queue_video_job(partial(renice, video._NICE))
     med = lambda xs: float(np.median(xs))
     r = dict(steps=steps, n_pairs=n_pairs, repeats=repeats, ppo_alone_s=med(runs['alone']), runs=runs)
     for n in levels:
@@ -176,7 +177,7 @@ def main():
 
     ce, pe, cs, ps = r['cartpole_encode'], r['pong_encode'], r['cartpole_steps_per_s'], r['pong_steps_per_s']
     bg, pw = r['collect_pairs_background'], r['ppo_while_encoding']
-    from rlhf_nb.clips import _NICE as clips_nice
+    from rlhf_nb.video import _NICE as video_nice
     sps = lambda d: f"{d['median']:,.0f} ({d['best']:,.0f})"
     ms = lambda m: f"{m[0]:.0f} ({m[1]:.0f})"
     rows = [('CartPole collection, random policy, with frames', sps(cs), 'target >= 2,000 steps/s'),
@@ -198,7 +199,7 @@ def main():
             ('  ... background: until wait_for_videos returns (s)', f"{bg['background_all_written_s']:.2f}",
              f"{bg['all_written_ratio']:.2f}x the foreground time"),
             (f"PPO {pw['steps']:,} CartPole steps alone (s)", f"{pw['ppo_alone_s']:.2f}", 'one torch thread')]
-    for n in (clips_nice, 0):
+    for n in (video_nice, 0):
         if f'nice{n}' in pw:
             d = pw[f'nice{n}']
             rows += [(f"  ... while 40 pairs encode in the background, nice {n} (s)", f"{d['ppo_s']:.2f}",

@@ -9,10 +9,10 @@ in the store by then), and until `submit` returns (counts refreshed, the next vi
   kernel's iopub channel as it would be to a browser;
 - with a store that also holds 2,000 more pairs (another run), since the store rewrites its JSON file on every label.
 
-The machine is shared (2 cores, other work running): medians and 95th percentiles, not means. Takes about a minute.
+Medians and 95th percentiles, not means: other work on the machine makes outliers. Takes about a minute.
 Writes bench/results/panel.json and prints a table.  Run: .venv/bin/python bench/bench_panel.py [--pairs 60]
 """
-import argparse, json, os, statistics, sys, tempfile, textwrap, time
+import argparse, json, os, platform, statistics, sys, tempfile, textwrap, time
 from pathlib import Path
 
 os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
@@ -93,7 +93,7 @@ def main():
     ap.add_argument('--filler', type=int, default=2000, help='extra pairs in the store for the large-store case')
     args = ap.parse_args()
     import torch; torch.set_num_threads(1)
-    rows, res = [], dict(pairs=args.pairs, filler_pairs=args.filler, machine='shared 2-core CPU VM, other jobs running')
+    rows, res = [], dict(pairs=args.pairs, filler_pairs=args.filler, machine=f'{platform.platform()}, {os.cpu_count()} CPUs')
     with tempfile.TemporaryDirectory() as d:
         homes = {k: Path(d) / k for k in ('warm', 'cold', 'kernel', 'large')}
         for k, h in homes.items(): build(h, args.pairs, filler=args.filler if k == 'large' else 0)

@@ -13,7 +13,7 @@
    lr 1e-3), `after` = the current one (all members in one step, full-batch, lr 3e-3); plus both models' accuracy on
    1,000 fresh decisive pairs and Pearson r on 600 fresh clips. `--train-time-only` runs just this part.
 Writes: python bench/bench_reward.py [--quick] [--train-time-only]  ->  bench/results/reward.json + a table.
-The machine is shared (2 cores, other work running): read the numbers as rough, compare ratios within a run.
+Timings depend on the machine and whatever else runs on it: read them as rough, compare ratios within one run.
 """
 import argparse, importlib.util, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from rlhf_nb.clips import collect_segments, sample_pairs
-from rlhf_nb.reward import Preferences, selection_curve, train_reward_model
+from rlhf_nb.reward import Preferences, RewardConfig, selection_curve, train_reward_model
 from rlhf_nb.teachers import make_teacher
 
 
@@ -43,10 +43,15 @@ def atari_prefs(n_pairs: int, seed: int = 0, T: int = 25) -> Preferences:
                        keys=np.arange(n_pairs))
 
 
-def seconds_per_epoch(prefs: Preferences, epochs: int, **kw) -> float:
+def train_current(prefs: Preferences, seed: int = 0, **options):
+    "The current `train_reward_model`, called like the one before (options as keywords, which become a `RewardConfig`)."
+    return train_reward_model(prefs, RewardConfig(**options), seed=seed)
+
+
+def seconds_per_epoch(prefs: Preferences, epochs: int, **options) -> float:
     "Wall time per epoch of a fixed number of epochs (no early stop), the initial validation pass excluded."
     t = time.perf_counter()
-    _, m = train_reward_model(prefs, max_epochs=epochs, patience=10**6, seed=0, **kw)
+    _, m = train_current(prefs, max_epochs=epochs, patience=10**6, seed=0, **options)
     assert m['epochs'] == epochs
     return (time.perf_counter() - t) / epochs
 
@@ -75,7 +80,7 @@ def train_time(seeds=(0, 1, 2), sizes=(40, 150)) -> dict:
     i, j = np.random.default_rng(1).integers(len(test), size=(2, 1000))
     decisive = true_R[i] != true_R[j]
     before = reward_module_before()
-    versions = {'after': train_reward_model, **({'before': before.train_reward_model} if before else {})}
+    versions = {'after': train_current, **({'before': before.train_reward_model} if before else {})}
     out = {}
     for train in versions.values(): train(cartpole_prefs(10), seed=0, max_epochs=3)  # warm-up: first calls pay torch's setup
     for n in sizes:

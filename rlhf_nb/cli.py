@@ -8,9 +8,10 @@ import argparse, json, sys
 
 from . import __version__
 from .core import UserError
+from .teachers import TEACHERS  # a light module: `--help` still answers without loading torch
 
 # %% auto #0
-__all__ = ['TEACHERS', 'make_parser', 'main']
+__all__ = ['make_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #f0c11006
 class _Parser(argparse.ArgumentParser):
@@ -35,8 +36,8 @@ def _label(args):
 
 def _pretrain(args):
     from rlhf_nb.store import Store
-    from rlhf_nb.reward import pretrain
-    record = pretrain(Store(), args.name, wait=args.wait, seed=args.seed)
+    from rlhf_nb.reward import pretrain_reward
+    record = pretrain_reward(Store(), args.name, wait=args.wait, seed=args.seed)
     m = record['metrics']
     print(f"reward model for run {args.name!r}: val accuracy {m['val_accuracy']:.3f}, "
           f"val loss {m['val_loss']:.4f}, saved to {record['path']}")
@@ -89,8 +90,6 @@ def _runs(args):
         print(f"exported {n} labels of run {args.name!r} to {args.path}")
 
 # %% ../nbs/11_cli.ipynb #f0c1100c
-TEACHERS = ('oracle', 'noisy', 'myopic', 'mistake', 'skip', 'equal')
-
 def make_parser() -> argparse.ArgumentParser:
     "The `rlhf-nb` argument parser."
     p = _Parser(prog='rlhf-nb', description='Reinforcement Learning from Human Feedback on gymnasium envs.')

@@ -4,55 +4,18 @@
 
 # %% ../nbs/08_labeling.ipynb #a6b00003
 from __future__ import annotations
-import html, math, struct, threading, time, weakref
-from pathlib import Path
+import html, math, threading, time, weakref
 
 import anywidget
 import ipywidgets as W
+from fastcore.basics import patch
 
 from .core import UserError, check_run_name
 from .store import LABELS, Store
+from .video import slowed_mp4, toggle_free_box
 
 # %% auto #0
-__all__ = ['ACTIONS', 'KEYS', 'slowed_mp4', 'key_action', 'LabelingPanel']
-
-# %% ../nbs/08_labeling.ipynb #a6b00006
-_MP4_CONTAINERS = {b'moov', b'trak', b'mdia'}  # boxes we descend into on the way to mvhd / mdhd
-
-def slowed_mp4(data:bytes, # an MP4 file's bytes
-               factor:int=2, # how many times slower it should play
-              ) -> bytes|None:
-    "A copy of `data` that plays `factor` times slower (every timescale divided by `factor`), or None if that is not exact."
-    out, patched = bytearray(data), 0
-    def walk(start, end):
-        nonlocal patched
-        i = start
-        while i + 8 <= end:
-            size, kind = struct.unpack_from('>I4s', out, i); hdr = 8
-            if size == 1: size, hdr = struct.unpack_from('>Q', out, i + 8)[0], 16  # 64-bit box size
-            elif size == 0: size = end - i  # box runs to the end of the file
-            if size < hdr or i + size > end: raise ValueError('not an MP4 box')
-            if kind in _MP4_CONTAINERS: walk(i + hdr, i + size)
-            elif kind in (b'mvhd', b'mdhd'):
-                # version(1) flags(3), creation and modification times (4 bytes each in v0, 8 in v1), then the timescale
-                at = i + hdr + 4 + (16 if out[i + hdr] == 1 else 8)
-                scale = struct.unpack_from('>I', out, at)[0]
-                if scale % factor: raise ValueError('timescale not divisible')
-                struct.pack_into('>I', out, at, scale // factor)
-                patched += 1
-            i += size
-    if factor < 1 or int(factor) != factor: raise UserError(f"slow-down factor must be a whole number >= 1, got {factor!r}")
-    try: walk(0, len(out))
-    except (ValueError, struct.error): return None
-    return bytes(out) if patched >= 2 else None
-
-# %% ../nbs/08_labeling.ipynb #a6b0000a
-_FREE_BOX = struct.pack('>I4s', 8, b'free')  # an empty 'free' box: players skip it
-
-def _toggle_free_box(data:bytes) -> bytes:
-    "The same video with an empty trailing `free` box added or removed, so a widget sees a new value."
-    data = bytes(data)  # widgets hold their value as a memoryview
-    return data[:-8] if data.endswith(_FREE_BOX) else data + _FREE_BOX
+__all__ = ['ACTIONS', 'KEYS', 'key_action', 'LabelingPanel']
 
 # %% ../nbs/08_labeling.ipynb #a6b0000d
 ACTIONS = LABELS + ('undo', 'skip', 'replay')
@@ -66,7 +29,7 @@ def key_action(event:dict, # a browser `keydown` event as a dict: {'key': 'Arrow
     return KEYS.get(event.get('key'))
 
 # %% ../nbs/08_labeling.ipynb #a6b00010
-_CHOICE_TEXT = {  # button text begins with the choice, as the seed's page did; the keys follow
+_CHOICE_TEXT = {  # button text: the choice, then its keys
     'left': ('Left is better', '1 / ←'), 'right': ('Right is better', '2 / →'),
     'tie': ('Tie', '0 / space'), 'unknown': ('Unknown', 'u')}
 _CHOICE_TIP = {'left': 'The left clip is better', 'right': 'The right clip is better',
@@ -98,9 +61,9 @@ class LabelingPanel(W.VBox):
         self._lock = threading.RLock()
         self._queue, self._skipped, self._cache = [], {}, {}
         self._speed, self._shown_at, self._counts = 1, time.monotonic(), None
-        self._teach_record, self._models = {}, {}
-        self._poller, self._stop, self._encoding = None, threading.Event(), False
-        self._build()
+        self._teach_record, self._models, self._oracle = {}, {}, None
+        self._poller, self._stop, self._encoding, self._choosing = None, threading.Event(), False, False
+        self._build()  # the widgets: self.title, self.video, self.buttons, self.progress, self.out, ...
         super().__init__(children=self._children(), layout=W.Layout(
             width='100%', max_width='760px', padding='10px 14px', border='1px solid #d0d7de'))
         self.add_class('rlhf-labeling-panel')
@@ -109,11 +72,9 @@ class LabelingPanel(W.VBox):
         else: self._refresh_runs(); self._show_choose()
 
 # %% ../nbs/08_labeling.ipynb #a6b00012
-from fastcore.basics import patch
-
 @patch
 def _build(self:LabelingPanel):
-    "Create every widget of the panel (not yet laid out)."
+    "Create every widget of the panel (not yet laid out); called once, by `__init__`."
     self.title = W.HTML("<span style='font-size:1.2em;font-weight:600'>Which clip is better?</span>")
     self.runs = W.Dropdown(description='Run', options=[], layout=W.Layout(width='auto', min_width='320px'))
     self.runs.observe(self._on_run_chosen, names='value')
@@ -150,6 +111,7 @@ def _build(self:LabelingPanel):
         "<b>0</b>/<b>space</b> tie · <b>u</b> unknown · <b>s</b> skip · <b>⌫</b> undo · <b>r</b> replay</span>")
     self.out = W.Output(layout=W.Layout(min_height='0px', max_height='220px', overflow='auto'))
 
+# %% ../nbs/08_labeling.ipynb #a6b00032
 @patch
 def _children(self:LabelingPanel) -> list:
     "The panel's rows, top to bottom."
@@ -228,7 +190,7 @@ def replay(self:LabelingPanel) -> None:
     "Start the current video again from its first frame."
     with self._lock:
         w = self.image if self.image.layout.display != 'none' else self.video
-        if w.value: w.value = _toggle_free_box(w.value)
+        if w.value: w.value = toggle_free_box(w.value)
 
 # %% ../nbs/08_labeling.ipynb #a6b00018
 _ENCODING_GRACE_S = 600  # a pair younger than this whose video file is missing is taken to be still encoding
@@ -261,6 +223,7 @@ def _why(self:LabelingPanel, pair:dict) -> str:
     return (f"<span style='color:#57606a'>Pair <b>#{pair['id']}</b> · iteration <b>{pair.get('iteration', 0)}</b>"
             f" · {_e(why)}</span>")
 
+# %% ../nbs/08_labeling.ipynb #a6b00034
 @patch
 def _show(self:LabelingPanel, pair:dict|None):
     "Put `pair` on screen (or the notice that nothing is pending) and start its clock."
@@ -280,7 +243,7 @@ def _show(self:LabelingPanel, pair:dict|None):
     self.speed.disabled = fmt != 'mp4'
     self.notice.layout.display = 'none'
     target, other = (self.video, self.image) if fmt == 'mp4' else (self.image, self.video)
-    if bytes(target.value) == data: data = _toggle_free_box(data)  # same video again (undo, one pair left): still restart it
+    if bytes(target.value) == data: data = toggle_free_box(data)  # same video again (undo, one pair left): still restart it
     target.value = data
     target.layout.display, other.layout.display = None, 'none'
     self.info.value = self._why(pair)
@@ -380,7 +343,7 @@ def _show_choose(self:LabelingPanel):
 
 @patch
 def _on_run_chosen(self:LabelingPanel, change):
-    if getattr(self, '_choosing', False) or change['new'] is None or change['new'] == self.name: return
+    if self._choosing or change['new'] is None or change['new'] == self.name: return
     self.set_run(change['new'])
 
 @patch
@@ -410,50 +373,6 @@ def _say(self:LabelingPanel, message:str):
     out = {'output_type': 'display_data', 'metadata': {},
            'data': {'text/html': f"<div style='font-size:0.92em;margin:2px 0'>{message}</div>", 'text/plain': message}}
     self.out.outputs = (tuple(self.out.outputs) + (out,))[-_MAX_MESSAGES:]
-
-_KEYS_ESM = """
-function render({ model, el }) {
-  el.style.display = 'none';
-  let panel = null, tries = 0, timer = null;
-  const onKey = (e) => {
-    if (!panel || !panel.isConnected || !panel.contains(document.activeElement)) return;
-    if (e.ctrlKey || e.metaKey || e.altKey || (e.shiftKey && e.key === 'Enter')) return;  // Jupyter's and the browser's
-    if (e.target.closest && e.target.closest('select, input, textarea')) return;  // the run list keeps its arrow keys
-    e.preventDefault(); e.stopImmediatePropagation();  // before the notebook's own key handling sees it
-    if (panel !== document.activeElement) panel.focus({ preventScroll: true });  // space must not click a button
-    if (!e.repeat) model.send({ type: 'keydown', key: e.key, shiftKey: e.shiftKey });
-  };
-  const onEnter = () => {
-    const a = document.activeElement;
-    if (!(a && a.closest && a.closest('select, input, textarea'))) panel.focus({ preventScroll: true });
-  };
-  const attach = () => {  // the panel is our ancestor once the view is in the page
-    panel = el.closest('.rlhf-labeling-panel');
-    if (!panel) { if (tries++ < 100) timer = setTimeout(attach, 50); return; }
-    panel.setAttribute('tabindex', '-1');
-    panel.addEventListener('mouseenter', onEnter);
-  };
-  attach();
-  window.addEventListener('keydown', onKey, true);
-  return () => {
-    clearTimeout(timer); window.removeEventListener('keydown', onKey, true);
-    if (panel) panel.removeEventListener('mouseenter', onEnter);
-  };
-}
-export default { render };
-"""
-
-class _KeyCatcher(anywidget.AnyWidget):
-    "Invisible: sends the key presses in its enclosing panel to Python, and keeps them from the notebook."
-    _esm = _KEYS_ESM
-
-@patch
-def _listen_keys(self:LabelingPanel) -> _KeyCatcher:
-    "Route key presses in the panel to `handle_key`."
-    catcher = _KeyCatcher(layout=W.Layout(display='none'))
-    catcher.on_msg(lambda _, content, buffers: self.handle_key(content) if isinstance(content, dict) else None)
-    self.children = (*self.children, catcher)
-    return catcher
 
 # %% ../nbs/08_labeling.ipynb #a6b00020
 def _poll_loop(ref, stop:threading.Event, seconds:float):
@@ -512,7 +431,7 @@ def _teach(self:LabelingPanel, pair:dict, choice:str):
     from rlhf_nb.teachers import make_teacher
     try:
         left, right = load_segment(self.store, pair['left']), load_segment(self.store, pair['right'])
-        if getattr(self, '_oracle', None) is None: self._oracle = make_teacher('oracle')
+        if self._oracle is None: self._oracle = make_teacher('oracle')
         oracle = self._oracle.label(left, right)
         model = self._model_for()
         p_left = None
@@ -536,3 +455,48 @@ def _teach(self:LabelingPanel, pair:dict, choice:str):
     if n_m: msg += f", with the reward model {a_m}/{n_m} ({a_m / n_m:.0%})"
     if n_o: msg += '.</span>'
     self._say(msg)
+
+# %% ../nbs/08_labeling.ipynb #a6b00061
+_KEYS_ESM = """
+function render({ model, el }) {
+  el.style.display = 'none';
+  let panel = null, tries = 0, timer = null;
+  const onKey = (e) => {
+    if (!panel || !panel.isConnected || !panel.contains(document.activeElement)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || (e.shiftKey && e.key === 'Enter')) return;  // Jupyter's and the browser's
+    if (e.target.closest && e.target.closest('select, input, textarea')) return;  // the run list keeps its arrow keys
+    e.preventDefault(); e.stopImmediatePropagation();  // before the notebook's own key handling sees it
+    if (panel !== document.activeElement) panel.focus({ preventScroll: true });  // space must not click a button
+    if (!e.repeat) model.send({ type: 'keydown', key: e.key, shiftKey: e.shiftKey });
+  };
+  const onEnter = () => {
+    const a = document.activeElement;
+    if (!(a && a.closest && a.closest('select, input, textarea'))) panel.focus({ preventScroll: true });
+  };
+  const attach = () => {  // the panel is our ancestor once the view is in the page
+    panel = el.closest('.rlhf-labeling-panel');
+    if (!panel) { if (tries++ < 100) timer = setTimeout(attach, 50); return; }
+    panel.setAttribute('tabindex', '-1');
+    panel.addEventListener('mouseenter', onEnter);
+  };
+  attach();
+  window.addEventListener('keydown', onKey, true);
+  return () => {
+    clearTimeout(timer); window.removeEventListener('keydown', onKey, true);
+    if (panel) panel.removeEventListener('mouseenter', onEnter);
+  };
+}
+export default { render };
+"""
+
+class _KeyCatcher(anywidget.AnyWidget):
+    "Invisible: sends the key presses in its enclosing panel to Python, and keeps them from the notebook."
+    _esm = _KEYS_ESM
+
+@patch
+def _listen_keys(self:LabelingPanel) -> _KeyCatcher:
+    "Route key presses in the panel to `handle_key`."
+    catcher = _KeyCatcher(layout=W.Layout(display='none'))
+    catcher.on_msg(lambda _, content, buffers: self.handle_key(content) if isinstance(content, dict) else None)
+    self.children = (*self.children, catcher)
+    return catcher

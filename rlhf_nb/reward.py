@@ -4,23 +4,52 @@
 
 # %% ../nbs/07_reward.ipynb #r4c00003
 from __future__ import annotations
-import contextlib, copy, math, os, time
-from dataclasses import dataclass
+import copy, math, time
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
 import gymnasium as gym
+from fastcore.basics import patch
 
-from .core import UserError, check_run_name, get_device
+from .core import UserError, atomic_write, check_run_name, get_device, torch_threads
+from .envs import make_env
+from .store import wait_for_labels
+from .clips import collect_segments, sample_pairs
+from .teachers import make_teacher
 
 # %% auto #0
-__all__ = ['LABEL_TARGET', 'is_image_obs', 'RewardNet', 'preference_prob', 'preference_loss', 'torch_threads', 'RewardModel',
-           'Preferences', 'split_pairs', 'train_reward_model', 'disagreement_scorer', 'selection_curve',
-           'LearnedRewardWrapper', 'LearnedRewardVecWrapper', 'preferences_from_store', 'retrain', 'wait_for_labels',
-           'pretrain', 'load_reward_model']
+__all__ = ['LABEL_TARGET', 'preference_prob', 'preference_loss', 'is_image_obs', 'RewardNet', 'RewardModel', 'Preferences',
+           'split_pairs', 'RewardConfig', 'choose_norm_center', 'evaluate_pairs', 'train_epoch', 'EarlyStopping',
+           'train_reward_model', 'disagreement_scorer', 'selection_curve', 'LearnedRewardWrapper',
+           'LearnedRewardVecWrapper', 'preferences_from_store', 'retrain', 'pretrain_reward', 'load_reward_model']
+
+# %% ../nbs/07_reward.ipynb #r4c0000a
+def preference_prob(return_left, # (B,) summed reward of the left clips
+                    return_right, # (B,) summed reward of the right clips
+                    noise:float=0.0, # ε: probability the labeler answered uniformly at random
+                   ) -> torch.Tensor:
+    "P(left ≻ right) = (1-ε) σ(R_left - R_right) + ε/2, shape (B,)."
+    return (1 - noise) * torch.sigmoid(return_left - return_right) + noise / 2
+
+def preference_loss(return_left, # (B,) summed reward of the left clips
+                    return_right, # (B,) summed reward of the right clips
+                    target, # (B,) 1 = left preferred, 0 = right, 0.5 = tie
+                    noise:float=0.0, # ε of the uniform-noise term (the paper assumes 0.1)
+                   ) -> torch.Tensor:
+    "Mean Bradley–Terry cross-entropy of the labels under `preference_prob`."
+    diff = return_left - return_right
+    target = torch.as_tensor(target, dtype=diff.dtype, device=diff.device)
+    if noise == 0: return F.binary_cross_entropy_with_logits(diff, target)  # the stable form of -log σ
+    # log((1-ε) σ(±d) + ε/2), computed in log space so a large |d| cannot give log(0)
+    floor = torch.full_like(diff, math.log(noise / 2))
+    log_p_left = torch.logaddexp(math.log1p(-noise) + F.logsigmoid(diff), floor)
+    log_p_right = torch.logaddexp(math.log1p(-noise) + F.logsigmoid(-diff), floor)
+    return -(target * log_p_left + (1 - target) * log_p_right).mean()
 
 # %% ../nbs/07_reward.ipynb #r4c00006
 def is_image_obs(obs_shape) -> bool:
@@ -73,39 +102,7 @@ class RewardNet(nn.Module):
         r = torch.where(real, r, self.absorbing)  # padded steps: the absorbing reward
         return r.reshape(B, T).sum(1)  # (B,)
 
-# %% ../nbs/07_reward.ipynb #r4c0000a
-def preference_prob(return_left, # (B,) summed reward of the left clips
-                    return_right, # (B,) summed reward of the right clips
-                    noise:float=0.0, # ε: probability the labeler answered uniformly at random
-                   ) -> torch.Tensor:
-    "P(left ≻ right) = (1-ε) σ(R_left - R_right) + ε/2, shape (B,)."
-    return (1 - noise) * torch.sigmoid(return_left - return_right) + noise / 2
-
-def preference_loss(return_left, # (B,) summed reward of the left clips
-                    return_right, # (B,) summed reward of the right clips
-                    target, # (B,) 1 = left preferred, 0 = right, 0.5 = tie
-                    noise:float=0.0, # ε of the uniform-noise term (the paper assumes 0.1)
-                   ) -> torch.Tensor:
-    "Mean Bradley–Terry cross-entropy of the labels under `preference_prob`."
-    diff = return_left - return_right
-    target = torch.as_tensor(target, dtype=diff.dtype, device=diff.device)
-    if noise == 0: return F.binary_cross_entropy_with_logits(diff, target)  # the stable form of -log σ
-    # log((1-ε) σ(±d) + ε/2), computed in log space so a large |d| cannot give log(0)
-    floor = torch.full_like(diff, math.log(noise / 2))
-    log_p_left = torch.logaddexp(math.log1p(-noise) + F.logsigmoid(diff), floor)
-    log_p_right = torch.logaddexp(math.log1p(-noise) + F.logsigmoid(-diff), floor)
-    return -(target * log_p_left + (1 - target) * log_p_right).mean()
-
 # %% ../nbs/07_reward.ipynb #r4c0000e
-@contextlib.contextmanager
-def torch_threads(n:int|None, # torch CPU threads inside the block; None leaves them alone
-                 ):
-    "Run a block with `n` torch threads, then restore the previous number."
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
-
 def _arrays_of(seg):
     "(obs, actions, padding) of one clip, with a leading batch axis of 1."
     return np.asarray(seg.obs)[None], np.asarray(seg.actions)[None], np.asarray(seg.padding, bool)[None]
@@ -149,12 +146,13 @@ class RewardModel(nn.Module):
         return torch.cat(out, 1) if out else torch.zeros(len(self.members), 0, device=self.device)
 
 # %% ../nbs/07_reward.ipynb #r4c00010
+@patch
 @torch.no_grad()
-def _fit_normalization(self:RewardModel,
-                       obs, # (B, *obs_shape) observations of the current policy (real steps, not padding)
-                       actions=None, # (B,) their actions, if the model uses actions
-                       center:str='absorbing', # zero point: 'absorbing' (its reward) or 'mean' (the mean reward over `obs`)
-                      ) -> RewardModel:
+def fit_normalization(self:RewardModel,
+                      obs, # (B, *obs_shape) observations of the current policy (real steps, not padding)
+                      actions=None, # (B,) their actions, if the model uses actions
+                      center:str='absorbing', # zero point: 'absorbing' (its reward) or 'mean' (the mean reward over `obs`)
+                     ) -> RewardModel:
     "Shift = each member's zero point, scale = RMS of the shifted ensemble reward over `obs`; from scratch."
     if center not in ('absorbing', 'mean'): raise UserError(f"normalization center {center!r}: use 'absorbing' or 'mean'")
     raw = self.member_rewards(obs, actions)  # (K, B)
@@ -165,29 +163,30 @@ def _fit_normalization(self:RewardModel,
     self.fitted.fill_(True)
     return self
 
+@patch
 @torch.no_grad()
-def _reward(self:RewardModel,
-            obs, # (B, *obs_shape) observations, numpy or tensor
-            actions=None, # (B,) actions (needed if the model uses them)
-           ) -> np.ndarray:
+def reward(self:RewardModel,
+           obs, # (B, *obs_shape) observations, numpy or tensor
+           actions=None, # (B,) actions (needed if the model uses them)
+          ) -> np.ndarray:
     "Normalized per-step reward (B,) float32: what PPO is trained on."
     raw = self.member_rewards(obs, actions)  # (K, B)
     return ((raw - self.shift[:, None]).mean(0) / self.scale).cpu().numpy().astype(np.float32)
 
+@patch
 @torch.no_grad()
-def _absorbing_reward(self:RewardModel) -> float:
+def absorbing_reward(self:RewardModel) -> float:
     "Normalized reward of the absorbing state (0 if it is the zero point)."
     absorbing = torch.stack([m.absorbing for m in self.members])  # (K,)
     return float((absorbing - self.shift).mean() / self.scale)
 
-RewardModel.fit_normalization, RewardModel.reward, RewardModel.absorbing_reward = _fit_normalization, _reward, _absorbing_reward
-
 # %% ../nbs/07_reward.ipynb #r4c00012
+@patch
 @torch.no_grad()
-def _returns(self:RewardModel,
-             obs, actions, padding, # (B, T, *obs_shape), (B, T), (B, T) arrays of B clips
-             normalized:bool=False, # in PPO's units (shifted, RMS-scaled) rather than raw
-            ) -> np.ndarray:
+def returns(self:RewardModel,
+            obs, actions, padding, # (B, T, *obs_shape), (B, T), (B, T) arrays of B clips
+            normalized:bool=False, # in PPO's units (shifted, RMS-scaled) rather than raw
+           ) -> np.ndarray:
     "Predicted return of each clip, the ensemble mean: (B,)."
     out = []
     for i in range(0, len(padding), 64):  # 64 clips at a time bounds the memory for Atari
@@ -199,30 +198,31 @@ def _returns(self:RewardModel,
         out.append(R.mean(0))
     return torch.cat(out).cpu().numpy() if out else np.zeros(0)
 
-def _segment_return(self:RewardModel, seg, normalized:bool=False) -> float:
+@patch
+def segment_return(self:RewardModel, seg, normalized:bool=False) -> float:
     "Predicted return of one clip (a `clips.Segment`)."
     return float(self.returns(*_arrays_of(seg), normalized=normalized)[0])
 
-def _segment_rewards(self:RewardModel, seg) -> np.ndarray:
+@patch
+def segment_rewards(self:RewardModel, seg) -> np.ndarray:
     "Normalized reward of each step of a clip (T,): padded steps are worth the absorbing state's."
     r = self.reward(np.asarray(seg.obs), np.asarray(seg.actions))
     return np.where(np.asarray(seg.padding, bool), self.absorbing_reward(), r).astype(np.float32)
 
-RewardModel.returns, RewardModel.segment_return, RewardModel.segment_rewards = _returns, _segment_return, _segment_rewards
-
 # %% ../nbs/07_reward.ipynb #r4c00014
-def _save(self:RewardModel, path) -> Path:
+@patch
+def save(self:RewardModel, path) -> Path:
     "Write config + state dict (with normalization) to `path`, atomically."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save({'format': 'rlhf_nb.reward/1', 'config': self.config, 'center': self.center,
-                'state_dict': {k: v.detach().cpu() for k, v in self.state_dict().items()}}, tmp)
-    os.replace(tmp, path)
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        torch.save({'format': 'rlhf_nb.reward/1', 'config': self.config, 'center': self.center,
+                    'state_dict': {k: v.detach().cpu() for k, v in self.state_dict().items()}}, tmp)
     return path
 
-def _load(cls, path, # a file written by `RewardModel.save`
-          device=None, # where to put the model (default cpu)
-         ) -> RewardModel:
+@patch(cls_method=True)
+def load(cls:RewardModel, path, # a file written by `RewardModel.save`
+         device=None, # where to put the model (default cpu)
+        ) -> RewardModel:
     "Load a saved reward model with `weights_only=True` (no code runs from the file)."
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     if not isinstance(ckpt, dict) or ckpt.get('format') != 'rlhf_nb.reward/1':
@@ -231,8 +231,6 @@ def _load(cls, path, # a file written by `RewardModel.save`
     model.load_state_dict(ckpt['state_dict'])
     model.center = ckpt.get('center', 'absorbing')  # files from before the choice existed were all absorbing-centred
     return model.to(device or 'cpu').eval()
-
-RewardModel.save, RewardModel.load = _save, classmethod(_load)
 
 # %% ../nbs/07_reward.ipynb #r4c00018
 LABEL_TARGET = {'left': 1.0, 'right': 0.0, 'tie': 0.5}  # 'unknown' is absent: never trained on
@@ -253,6 +251,10 @@ class Preferences:
     def decisive(self) -> np.ndarray:
         "(P,) bool: pairs answered left or right."
         return self.targets != 0.5
+
+    def to(self, device) -> Preferences:
+        "The same fields as torch tensors on `device` (no copy on the CPU)."
+        return Preferences(*(torch.as_tensor(getattr(self, f.name), device=device) for f in fields(self)))
 
     @classmethod
     def from_segments(cls,
@@ -290,135 +292,209 @@ def split_pairs(keys, # (P,) stable pair ids
         if val[d].all(): val[d[np.argmax(u[d])]] = False
     return np.flatnonzero(~val), np.flatnonzero(val)
 
+# %% ../nbs/07_reward.ipynb #r4c00046
+@dataclass
+class RewardConfig:
+    "Every option of `train_reward_model`; [Christiano] = Christiano et al. 2017, https://arxiv.org/abs/1706.03741."
+    n_members: int = 3
+    "ensemble size of a new model ([Christiano] used 3); each member trains on its own bootstrap of the training pairs"
+    use_actions: bool = False
+    "a new model's reward depends on the action too, r̂(o, a); r̂(o) leaves the policy less to exploit"
+    val_frac: float = 0.2
+    "fraction of pairs held out, by pair id (`split_pairs`); [Christiano] §2.2.3 held out 1/e, a run has fewer labels to spare"
+    max_epochs: int = 200
+    "upper bound on passes over the training pairs; early stopping usually ends much sooner"
+    patience: int = 15
+    "a member stops after this many epochs without a better selection loss, and keeps its best weights"
+    min_delta: float = 1e-3
+    "a loss must beat the member's best by this much to count as better"
+    min_val_decisive: int = 5
+    "fewer decisive held-out pairs than this: select weights on the training pairs (one wrong held-out label can keep an inverted model: tutorials/feedback_quality)"
+    batch_size: int | None = None
+    "pairs per gradient step; None: 256 for an MLP, (almost) full-batch steps (`bench/bench_reward.py` train_time), 32 for a CNN (big clips)"
+    lr: float | None = None
+    "Adam's step size; None: 3e-3 for an MLP (few steps, larger ones), 1e-3 for a CNN"
+    weight_decay: float = 1e-4
+    "Adam's L2 penalty; [Christiano] §2.2.3 tuned its L2 weight to keep the validation loss 1.1-1.5× the training loss, we fix a small one and stop early"
+    noise: float = 0.1
+    "ε of the loss: the assumed probability that an answer was uniformly random ([Christiano] §2.2.3: 10%)"
+    norm_center: str = 'auto'
+    "zero point of the normalized reward: 'absorbing', 'mean', or 'auto' (`choose_norm_center`)"
+    device: str | None = None
+    "where to train; None: cpu for an MLP (fastest for small nets), `core.get_device()` for a CNN"
+    threads: int | None = None
+    "torch CPU threads while training; None: 1 for an MLP, torch's default for a CNN"
+
+    def __post_init__(self):
+        positive = ['n_members', 'max_epochs', 'patience'] + [n for n in ('batch_size', 'threads') if getattr(self, n) is not None]
+        for name in positive:
+            if int(getattr(self, name)) < 1: raise UserError(f"RewardConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not 0 <= self.val_frac < 1: raise UserError(f"RewardConfig.val_frac={self.val_frac}: use 0 <= val_frac < 1")
+        if not 0 <= self.noise < 1: raise UserError(f"RewardConfig.noise={self.noise}: use 0 <= noise < 1")
+        for name in ('min_delta', 'weight_decay', 'min_val_decisive'):
+            if getattr(self, name) < 0: raise UserError(f"RewardConfig.{name}={getattr(self, name)}: use a number >= 0")
+        if self.lr is not None and not self.lr > 0: raise UserError(f"RewardConfig.lr={self.lr}: use lr > 0 or None")
+        if self.norm_center not in ('auto', 'absorbing', 'mean'):
+            raise UserError(f"norm_center {self.norm_center!r}: use 'auto', 'absorbing' or 'mean'")
+        if self.device is not None: get_device(str(self.device))  # UserError for an unknown device
+
+    def resolved(self, obs_shape:tuple, # one observation's shape: decides MLP or CNN
+                ) -> RewardConfig:
+        "This config with its `None`s filled in for the net that `obs_shape` gets."
+        image = is_image_obs(obs_shape)
+        device = self.device if self.device is not None else get_device() if image else 'cpu'
+        return replace(self, batch_size=self.batch_size or (32 if image else 256), lr=self.lr or (1e-3 if image else 3e-3),
+                       device=str(device), threads=self.threads if self.threads is not None else (None if image else 1))
+
+# %% ../nbs/07_reward.ipynb #r4c00049
+_MIN_ABSORBING_CLIPS = 0.05  # 'auto' centres on the absorbing state if at least this fraction of labeled clips reach it
+
+def choose_norm_center(prefs:Preferences, # the labeled pairs
+                       center:str='auto', # 'absorbing', 'mean', or 'auto'
+                       model:RewardModel|None=None, # the model a warm start continues from
+                      ) -> tuple[str, float]:
+    "The zero point to normalize on, and the fraction of the labeled clips that reach the absorbing state."
+    absorbing_clips = float(prefs.padding.any(1).mean())
+    if center != 'auto': return center, absorbing_clips
+    if model is not None and bool(model.fitted): return model.center, absorbing_clips  # a warm start keeps its zero point
+    return ('absorbing' if absorbing_clips >= _MIN_ABSORBING_CLIPS else 'mean'), absorbing_clips
+
 # %% ../nbs/07_reward.ipynb #r4c0001d
-def _eval_pairs(model, obs, act, pad, pairs, targets, idx, noise):
-    "Ensemble loss and decisive accuracy on pairs `idx`, plus each member's loss (no grad)."
-    with torch.no_grad():
-        segs = torch.cat([pairs[idx, 0], pairs[idx, 1]])
-        R = model.member_returns(obs[segs], act[segs], pad[segs])  # (K, 2b)
-        R_left, R_right = R[:, :len(idx)], R[:, len(idx):]  # (K, b) each
-        t = targets[idx]
-        member_loss = torch.stack([preference_loss(R_left[k], R_right[k], t, noise) for k in range(len(R))])  # (K,)
-        p = preference_prob(R_left, R_right, noise).mean(0)  # (b,) the ensemble's P(left ≻ right)
-        loss = F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), t)
-        decisive = t != 0.5
-        acc = ((p > 0.5) == (t == 1))[decisive].float().mean() if decisive.any() else torch.tensor(float('nan'))
-        loss, acc = torch.stack([loss.cpu(), acc.cpu()]).tolist()  # one copy to Python (and one GPU sync) per call
+@torch.no_grad()
+def evaluate_pairs(model:RewardModel, # the ensemble
+                   data:Preferences, # the pairs as tensors on the model's device (`Preferences.to`)
+                   idx, # (b,) tensor: which pairs
+                   noise:float=0.0, # ε of the loss
+                  ) -> tuple[float, float, list]:
+    "The ensemble's loss and accuracy on the decisive pairs of `idx`, and each member's loss."
+    segs = torch.cat([data.pairs[idx, 0], data.pairs[idx, 1]])  # (2b,) left clips then right clips
+    R = model.member_returns(data.obs[segs], data.actions[segs], data.padding[segs])  # (K, 2b)
+    R_left, R_right = R[:, :len(idx)], R[:, len(idx):]  # (K, b) each
+    t = data.targets[idx]
+    member_loss = torch.stack([preference_loss(R_left[k], R_right[k], t, noise) for k in range(len(R))])  # (K,)
+    p = preference_prob(R_left, R_right, noise).mean(0)  # (b,) the ensemble's P(left ≻ right)
+    loss = F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), t)
+    decisive = t != 0.5
+    acc = ((p > 0.5) == (t == 1))[decisive].float().mean() if decisive.any() else torch.tensor(float('nan'))
+    loss, acc = torch.stack([loss.cpu(), acc.cpu()]).tolist()  # one copy to Python (and one GPU sync) per call
     return loss, acc, member_loss.tolist()
 
+# %% ../nbs/07_reward.ipynb #r4c0004e
+def train_epoch(model:RewardModel, # the ensemble, trained in place
+                opt:torch.optim.Optimizer, # one optimizer over all members' parameters
+                data:Preferences, # the pairs as tensors on the model's device (`Preferences.to`)
+                orders:dict, # member index -> its pair indices in this epoch's order; absent members sit out
+                batch_size:int, # pairs per gradient step
+                noise:float=0.0, # ε of the loss
+               ) -> float:
+    "One pass of the training members over their pairs, all members in each step; return the mean loss per member."
+    losses, n = [], len(next(iter(orders.values())))  # every bootstrap has as many pairs as the training set
+    for i in range(0, n, batch_size):
+        opt.zero_grad()
+        loss = 0
+        for k, order in orders.items():  # the members' losses add up; one backward pass and one step update them all
+            idx = torch.as_tensor(order[i:i + batch_size], device=data.pairs.device)
+            segs = torch.cat([data.pairs[idx, 0], data.pairs[idx, 1]])  # (2b,) left clips then right clips
+            R = model.members[k].segment_returns(data.obs[segs], data.actions[segs], data.padding[segs])  # (2b,)
+            loss = loss + preference_loss(R[:len(idx)], R[len(idx):], data.targets[idx], noise)
+        loss.backward(); opt.step()
+        losses.append(loss.detach() / len(orders))  # kept as tensors: no sync per step
+    return torch.stack(losses).mean().item()
+
+# %% ../nbs/07_reward.ipynb #r4c00051
 def _copy_weights(module) -> dict:
     "A detached copy of a module's tensors (cheaper than `copy.deepcopy` of the state dict)."
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
-_MIN_ABSORBING_CLIPS = 0.05  # 'auto' centres on the absorbing state if at least this fraction of labeled clips reach it
+class EarlyStopping:
+    "Per member: keep the weights of its best epoch; stop it after `patience` epochs without a better loss."
+    def __init__(self, members:nn.ModuleList, # the ensemble's members, as they are at epoch 0
+                 losses:list, # each member's loss at epoch 0
+                 patience:int=15, # epochs without a better loss before a member stops
+                 min_delta:float=1e-3, # how much lower than the best a loss must be to count as better
+                ):
+        self.members, self.patience, self.min_delta = members, patience, min_delta
+        self.best_loss, self.best_epoch = list(losses), [0] * len(members)
+        self.best_weights = [_copy_weights(m) for m in members]
+        self.active = [True] * len(members)
 
-_DEFAULTS = {'mlp': dict(batch_size=256, lr=3e-3),  # small data: (almost) full-batch steps, a larger step size
-             'cnn': dict(batch_size=32, lr=1e-3)}  # Atari clips are big: minibatches bound the memory
+    @property
+    def training(self) -> list:
+        "Indices of the members still training."
+        return [k for k, active in enumerate(self.active) if active]
 
+    def update(self, epoch:int, losses:list):
+        "Take each training member's loss after `epoch`: keep better weights, stop members out of patience."
+        for k in self.training:
+            if losses[k] < self.best_loss[k] - self.min_delta:
+                self.best_loss[k], self.best_weights[k], self.best_epoch[k] = losses[k], _copy_weights(self.members[k]), epoch
+            elif epoch - self.best_epoch[k] >= self.patience: self.active[k] = False
+
+    def restore(self):
+        "Give every member the weights of its best epoch."
+        for member, weights in zip(self.members, self.best_weights): member.load_state_dict(weights)
+
+# %% ../nbs/07_reward.ipynb #r4c00055
+def _start_model(prefs:Preferences, config:RewardConfig, model:RewardModel|None, n_actions:int|None) -> RewardModel:
+    "A new model for the observations of `prefs`, or a copy of `model` to continue from."
+    obs_shape = prefs.obs.shape[2:]
+    if model is None: return RewardModel(obs_shape, n_actions or int(prefs.actions.max()) + 1, config.n_members, config.use_actions)
+    if tuple(model.config['obs_shape']) != tuple(obs_shape):
+        raise ValueError(f"warm start: model is for observations {model.config['obs_shape']}, data has {obs_shape}")
+    return copy.deepcopy(model)
+
+# %% ../nbs/07_reward.ipynb #r4c00054
 def train_reward_model(prefs:Preferences, # the labeled pairs
+                       config:RewardConfig|None=None, # training options (default: `RewardConfig()`)
                        model:RewardModel|None=None, # warm start from this model (it is copied, not changed)
-                       n_members:int=3, # ensemble size of a new model
-                       use_actions:bool=False, # a new model's reward depends on the action too
                        n_actions:int|None=None, # action space size of a new model (default: largest action + 1)
-                       val_frac:float=0.2, # fraction of pairs held out (by pair id, see `split_pairs`)
-                       max_epochs:int=200, # upper bound on passes over the data
-                       patience:int=15, # a member stops after this many epochs without a better validation loss
-                       min_delta:float=1e-3, # a validation loss must beat the best by this much to count as better
-                       min_val_decisive:int=5, # fewer decisive held-out pairs than this: select weights on the training pairs
-                       batch_size:int|None=None, # pairs per gradient step (default: 256 for MLPs, 32 for CNNs)
-                       lr:float|None=None, # Adam learning rate (default: 3e-3 for MLPs, 1e-3 for CNNs)
-                       weight_decay:float=1e-4, # L2 penalty (the paper tuned L2 against the validation loss)
-                       noise:float=0.1, # ε of the loss: assumed rate of random answers (paper: 0.1)
                        seed:int=0, # seeds the split, the bootstrap, the initial weights and batches
                        norm_obs=None, # observations to fit the normalization on (default: the clips' real steps)
                        norm_actions=None, # their actions (if the model uses actions)
-                       norm_center:str='auto', # zero point: 'absorbing', 'mean', or 'auto' (absorbing if enough clips reach it)
-                       device=None, # default: cpu for MLPs (fastest for small nets), `get_device()` for CNNs
-                       threads:int|None=None, # torch CPU threads (default: 1 for MLPs, as set for CNNs)
                        progress:bool=False, # print a line per epoch
                       ) -> tuple[RewardModel, dict]:
     "Fit a reward ensemble to labeled pairs; return it (normalized) and its metrics."
-    start, warm = time.time(), model is not None
-    if len(prefs) == 0 or prefs.decisive.sum() < 2:
-        raise UserError(f"need at least 2 pairs labeled left or right to train a reward model; "
-                        f"found {int(prefs.decisive.sum()) if len(prefs) else 0}")
-    if norm_center not in ('auto', 'absorbing', 'mean'):
-        raise UserError(f"norm_center {norm_center!r}: use 'auto', 'absorbing' or 'mean'")
-    absorbing_clips = float(prefs.padding.any(1).mean())  # fraction of the labeled clips that reach the absorbing state
-    if norm_center == 'auto':  # decided on a run's first labels; a warm start keeps its model's zero point
-        warm_fitted = model is not None and bool(model.fitted)
-        norm_center = model.center if warm_fitted else 'absorbing' if absorbing_clips >= _MIN_ABSORBING_CLIPS else 'mean'
-    image = is_image_obs(prefs.obs.shape[2:])
-    device = torch.device(device) if device is not None else (get_device() if image else torch.device('cpu'))
-    threads = threads if threads is not None else (None if image else 1)
-    batch_size = batch_size or _DEFAULTS['cnn' if image else 'mlp']['batch_size']
-    lr = lr or _DEFAULTS['cnn' if image else 'mlp']['lr']
+    start, warm, n_decisive = time.time(), model is not None, int(prefs.decisive.sum()) if len(prefs) else 0
+    if n_decisive < 2: raise UserError(f"need at least 2 pairs labeled left or right to train a reward model; found {n_decisive}")
+    cfg = (config or RewardConfig()).resolved(prefs.obs.shape[2:])
+    center, absorbing_clips = choose_norm_center(prefs, cfg.norm_center, model)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    train_idx, val_idx = split_pairs(prefs.keys, prefs.decisive, val_frac, seed)
-    if model is None:
-        n_actions = n_actions or int(prefs.actions.max()) + 1
-        model = RewardModel(prefs.obs.shape[2:], n_actions, n_members, use_actions)
-    else:
-        if tuple(model.config['obs_shape']) != tuple(prefs.obs.shape[2:]):
-            raise ValueError(f"warm start: model is for observations {model.config['obs_shape']}, data has {prefs.obs.shape[2:]}")
-        model = copy.deepcopy(model)
-    model.to(device)
-    K = len(model.members)
-    obs, act, pad = (torch.as_tensor(a, device=device) for a in (prefs.obs, prefs.actions, prefs.padding))
-    pairs, targets = torch.as_tensor(prefs.pairs, device=device), torch.as_tensor(prefs.targets, device=device)
-    val_t, train_t = torch.as_tensor(val_idx, device=device), torch.as_tensor(train_idx, device=device)
-    # Early stopping trusts the held-out pairs. With only a few decisive ones, a single wrong label among them can
-    # keep an inverted model (seen with the noisy teachers at 8-16 labels): then select on the training pairs.
-    on_val = int(prefs.decisive[val_idx].sum()) >= min_val_decisive
-    select = lambda: _eval_pairs(model, obs, act, pad, pairs, targets, val_t if on_val else train_t, noise)[2]
-    boots = [rng.choice(train_idx, size=len(train_idx), replace=True) for _ in range(K)]  # one bootstrap per member
-    # One Adam for all members: its state is per parameter, so this is K independent optimizers in one step.
-    # A member that has stopped gets no gradient (its grads stay None), and Adam leaves such parameters alone.
-    opt = torch.optim.Adam(model.members.parameters(), lr=lr, weight_decay=weight_decay)
-    history = []
-    with torch_threads(threads):
-        loss0, acc0, member_loss = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
-        if not on_val: member_loss = select()
-        best = [(member_loss[k], _copy_weights(m), 0) for k, m in enumerate(model.members)]
-        history.append(dict(epoch=0, train_loss=None, val_loss=loss0, val_accuracy=acc0))
-        active = [True] * K
-        for epoch in range(1, max_epochs + 1):
-            training = [k for k in range(K) if active[k]]
-            orders = {k: rng.permutation(boots[k]) for k in training}  # each member shuffles its own bootstrap
-            losses = []
-            for i in range(0, len(train_idx), batch_size):
-                opt.zero_grad()
-                loss = 0
-                for k in training:  # the members' losses add up; one backward pass and one step update them all
-                    idx = torch.as_tensor(orders[k][i:i + batch_size], device=device)
-                    segs = torch.cat([pairs[idx, 0], pairs[idx, 1]])  # (2b,) left clips then right clips
-                    R = model.members[k].segment_returns(obs[segs], act[segs], pad[segs])  # (2b,)
-                    loss = loss + preference_loss(R[:len(idx)], R[len(idx):], targets[idx], noise)
-                loss.backward(); opt.step()
-                losses.append(loss.detach() / len(training))  # kept as tensors: no sync per step
-            val_loss, val_acc, member_loss = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
-            if not on_val: member_loss = select()
-            for k in training:  # early stopping, per member
-                if member_loss[k] < best[k][0] - min_delta: best[k] = (member_loss[k], _copy_weights(model.members[k]), epoch)
-                elif epoch - best[k][2] >= patience: active[k] = False
-            history.append(dict(epoch=epoch, train_loss=torch.stack(losses).mean().item(), val_loss=val_loss, val_accuracy=val_acc))
-            if progress: print(f"epoch {epoch:3d}  train loss {history[-1]['train_loss']:.4f}  "
-                               f"val loss {val_loss:.4f}  val accuracy {val_acc:.3f}  members training {sum(active)}")
-            if not any(active): break
-        for k, member in enumerate(model.members): member.load_state_dict(best[k][1])
+    train_idx, val_idx = split_pairs(prefs.keys, prefs.decisive, cfg.val_frac, seed)
+    model = _start_model(prefs, cfg, model, n_actions).to(cfg.device)
+    data, train_t, val_t = prefs.to(cfg.device), torch.as_tensor(train_idx, device=cfg.device), torch.as_tensor(val_idx, device=cfg.device)
+    on_val = int(prefs.decisive[val_idx].sum()) >= cfg.min_val_decisive  # else select weights on the training pairs
+    def evaluate():  # the ensemble on the held-out pairs, and each member's loss on the pairs that select its weights
+        loss, acc, member_loss = evaluate_pairs(model, data, val_t, cfg.noise)
+        return loss, acc, member_loss if on_val else evaluate_pairs(model, data, train_t, cfg.noise)[2]
+    boots = [rng.choice(train_idx, size=len(train_idx), replace=True) for _ in model.members]  # one bootstrap per member
+    opt = torch.optim.Adam(model.members.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)  # per-parameter state
+    with torch_threads(cfg.threads):
+        val_loss, val_acc, member_loss = evaluate()
+        stop = EarlyStopping(model.members, member_loss, cfg.patience, cfg.min_delta)
+        history = [dict(epoch=0, train_loss=None, val_loss=val_loss, val_accuracy=val_acc)]
+        for epoch in range(1, cfg.max_epochs + 1):
+            orders = {k: rng.permutation(boots[k]) for k in stop.training}  # each member shuffles its own bootstrap
+            train_loss = train_epoch(model, opt, data, orders, cfg.batch_size, cfg.noise)
+            val_loss, val_acc, member_loss = evaluate()
+            stop.update(epoch, member_loss)
+            history.append(dict(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_accuracy=val_acc))
+            if progress: print(f"epoch {epoch:3d}  train loss {train_loss:.4f}  val loss {val_loss:.4f}  "
+                               f"val accuracy {val_acc:.3f}  members training {len(stop.training)}")
+            if not stop.training: break
+        stop.restore()
         model.eval()
-        val_loss, val_acc, _ = _eval_pairs(model, obs, act, pad, pairs, targets, val_t, noise)
-        train_loss, train_acc, _ = _eval_pairs(model, obs, act, pad, pairs, targets, train_t, noise)
+        val_loss, val_acc, _ = evaluate_pairs(model, data, val_t, cfg.noise)
+        train_loss, train_acc, _ = evaluate_pairs(model, data, train_t, cfg.noise)
         if norm_obs is None:  # the real steps of the labeled clips: the states of the policy that made them
             norm_obs, norm_actions = prefs.obs[~prefs.padding], prefs.actions[~prefs.padding]  # (n_real, *obs_shape)
-        model.fit_normalization(norm_obs, norm_actions, center=norm_center)
+        model.fit_normalization(norm_obs, norm_actions, center=center)
     metrics = dict(val_accuracy=val_acc, val_loss=val_loss, train_accuracy=train_acc, train_loss=train_loss,
                    selected_on='validation' if on_val else 'training',
                    n_pairs=len(prefs), n_train=len(train_idx), n_val=len(val_idx),
                    n_val_decisive=int(prefs.decisive[val_idx].sum()), epochs=len(history) - 1,
-                   best_epochs=[b[2] for b in best], noise=noise, warm_start=warm,
-                   norm_center=norm_center, absorbing_clips=absorbing_clips,
+                   best_epochs=list(stop.best_epoch), noise=cfg.noise, warm_start=warm,
+                   norm_center=center, absorbing_clips=absorbing_clips,
                    norm_shift=[float(s) for s in model.shift], norm_scale=float(model.scale),
                    seconds=round(time.time() - start, 3), history=history)
     return model.cpu(), metrics
@@ -452,11 +528,9 @@ def selection_curve(selection:str='uniform', # 'uniform' or 'disagreement'
                     test_segments:int=600, # fresh clips (another seed) to evaluate on
                     oversample:int=4, # candidate pairs per pair kept, with disagreement
                     seed:int=0, # seeds the clips, pairs, teacher and training
-                    **train_kw, # passed to `train_reward_model`
+                    config:RewardConfig|None=None, # training options (default: `RewardConfig()`)
                    ) -> list[dict]:
     "Accuracy on fresh decisive pairs and Pearson r on fresh clips after each round of labels."
-    from rlhf_nb.clips import collect_segments, sample_pairs
-    from rlhf_nb.teachers import make_teacher
     if selection not in ('uniform', 'disagreement'): raise UserError(f"selection {selection!r}: use 'uniform' or 'disagreement'")
     teacher = make_teacher(teacher, seed=seed) if isinstance(teacher, str) else teacher
     pool = collect_segments(env_id, n_segments=pool_segments, seed=seed, frames=False)
@@ -472,7 +546,7 @@ def selection_curve(selection:str='uniform', # 'uniform' or 'disagreement'
         new = sample_pairs(pool, k, rng, scorer=scorer, oversample=oversample)
         pairs += new
         labels += [teacher.label(pool[a], pool[b]) for a, b, *_ in new]
-        model, metrics = train_reward_model(Preferences.from_segments(pool, pairs, labels), model=model, seed=seed, **train_kw)
+        model, metrics = train_reward_model(Preferences.from_segments(pool, pairs, labels), config, model=model, seed=seed)
         R = model.returns(*test_arrays)
         rows.append(dict(selection=selection, labels=budget, seed=seed,
                          test_accuracy=float(((R[i] > R[j]) == (true_R[i] > true_R[j]))[decisive].mean()),
@@ -481,8 +555,10 @@ def selection_curve(selection:str='uniform', # 'uniform' or 'disagreement'
     return rows
 
 # %% ../nbs/07_reward.ipynb #r4c00033
-def _check_fitted(model):
+def _fitted(model:RewardModel) -> RewardModel:
+    "`model`, if its normalization has been fitted (PPO must never see raw rewards)."
     if not bool(model.fitted): raise ValueError("the reward model has no normalization yet: call fit_normalization first")
+    return model
 
 class LearnedRewardWrapper(gym.Wrapper):
     "One env whose reward is `model`'s normalized r(obs_t, a_t); the true reward is in `info['true_reward']`."
@@ -490,8 +566,12 @@ class LearnedRewardWrapper(gym.Wrapper):
                  model:RewardModel, # a trained, normalized reward model
                 ):
         super().__init__(env)
-        _check_fitted(model)
-        self.model, self._obs = model, None
+        self.model, self._obs = _fitted(model), None
+
+    def set_model(self, model:RewardModel, # a trained, normalized reward model, e.g. a retrained one
+                 ):
+        "Reward the steps from now on with `model`."
+        self.model = _fitted(model)
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
@@ -506,17 +586,22 @@ class LearnedRewardWrapper(gym.Wrapper):
         self._obs = np.array(obs, copy=True)
         return obs, reward, terminated, truncated, info
 
+# %% ../nbs/07_reward.ipynb #r4c0005b
 class LearnedRewardVecWrapper(gym.vector.VectorWrapper):
     "A vector env (SAME_STEP autoreset) whose rewards are `model`'s, batched over envs; true rewards in `info['true_reward']`."
     def __init__(self, envs:gym.vector.VectorEnv, # e.g. from `envs.make_vector_env`
                  model:RewardModel, # a trained, normalized reward model
                 ):
         super().__init__(envs)
-        _check_fitted(model)
         mode = envs.metadata.get('autoreset_mode')
         if mode is not None and mode != gym.vector.AutoresetMode.SAME_STEP:
             raise ValueError(f"LearnedRewardVecWrapper needs SAME_STEP autoreset (as make_vector_env builds), not {mode}")
-        self.model, self._obs = model, None
+        self.model, self._obs = _fitted(model), None
+
+    def set_model(self, model:RewardModel, # a trained, normalized reward model, e.g. a retrained one
+                 ):
+        "Reward the steps from now on with `model`."
+        self.model = _fitted(model)
 
     def reset(self, *, seed=None, options=None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -537,7 +622,6 @@ def preferences_from_store(store, # a `store.Store`
                            name:str, # run name
                           ) -> Preferences:
     "The run's labeled pairs (left/right/tie) and their clips, as arrays."
-    from types import SimpleNamespace
     rows = store.labeled_pairs(check_run_name(name))  # [(pair, label)], 'unknown' excluded
     seg_ids = sorted({p[side] for p, _ in rows for side in ('left', 'right')})
     clips = []
@@ -562,7 +646,6 @@ def _policy_states(store, name:str, iteration:int):
 
 # %% ../nbs/07_reward.ipynb #r4c00039
 def _n_actions(env_id:str) -> int:
-    from rlhf_nb.envs import make_env
     env = make_env(env_id, record_stats=False)
     try: return int(env.action_space.n)
     finally: env.close()
@@ -577,10 +660,10 @@ def retrain(store, # a `store.Store`
             name:str, # run name
             iteration:int, # the loop iteration this model belongs to
             model:RewardModel|None=None, # warm start from this model (None: train from scratch)
+            config:RewardConfig|None=None, # training options (default: `RewardConfig()`)
             seed:int=0, # keep it the same across a run's iterations: it fixes the held-out split
             norm_obs=None, # states to normalize on (default: real steps of the clips collected at `iteration`)
             norm_actions=None, # their actions, if the model uses actions
-            **train_kw, # passed to `train_reward_model` (n_members, noise, max_epochs, ...)
            ) -> tuple[RewardModel, dict]:
     "Train on all of the run's labels, save the model, record it in the store; return (model, record)."
     run = store.get_run(check_run_name(name))
@@ -590,44 +673,28 @@ def retrain(store, # a `store.Store`
         raise UserError(f"run {name!r} has {n_decisive} pair(s) labeled left or right; a reward model needs at least 2: "
                         f"label pairs first (rlhf-nb label --name {name} --teacher oracle, or the labeling panel)")
     if norm_obs is None: norm_obs, norm_actions = _policy_states(store, name, iteration)
-    if model is None: train_kw.setdefault('n_actions', _n_actions(run['env_id']))
-    model, metrics = train_reward_model(prefs, model=model, seed=seed, norm_obs=norm_obs, norm_actions=norm_actions, **train_kw)
+    n_actions = _n_actions(run['env_id']) if model is None else None
+    model, metrics = train_reward_model(prefs, config, model=model, n_actions=n_actions, seed=seed,
+                                        norm_obs=norm_obs, norm_actions=norm_actions)
     path = model.save(_model_file(store, name, iteration))
     model_id = store.add_model(name, 'reward', iteration, path, metrics=metrics, n_members=len(model.members))
     record = next(m for m in reversed(store.models(name, 'reward')) if m['id'] == model_id)
     return model, {**record, 'path': str(path)}
 
-def wait_for_labels(store, # a `store.Store`
+# %% ../nbs/07_reward.ipynb #r4c00059
+def pretrain_reward(store, # a `store.Store`
                     name:str, # run name
-                    poll_seconds:float=2.0, # how often to look
-                    timeout:float|None=None, # give up waiting after this many seconds (None: wait)
-                   ) -> int:
-    "Block until no pair of run `name` is pending, with a progress bar; return how many are still pending."
-    from tqdm.auto import tqdm
-    if not store.pairs(check_run_name(name)):
-        raise UserError(f"run {name!r} has no pairs to label: collect some first (rlhf-nb collect --name {name})")
-    start, pending = time.time(), len(store.pending_pairs(name))
-    total = len(store.pairs(name))
-    with tqdm(total=total, initial=total - pending, desc=f"labels of {name}", unit='pair', disable=pending == 0) as bar:
-        while pending and (timeout is None or time.time() - start < timeout):
-            time.sleep(poll_seconds)
-            pending, total = len(store.pending_pairs(name)), len(store.pairs(name))
-            bar.total, bar.n = total, total - pending
-            bar.refresh()
-    return pending
-
-def pretrain(store, # a `store.Store`
-             name:str, # run name
-             wait:bool=False, # first wait until every pair is labeled, showing progress
-             seed:int=0, # seeds the split, bootstrap and weights
-             poll_seconds:float=2.0, # with `wait`: how often to look for new labels
-             **train_kw, # passed to `train_reward_model`
-            ) -> dict:
+                    wait:bool=False, # first wait until every pair is labeled, showing progress
+                    seed:int=0, # seeds the split, bootstrap and weights
+                    poll_seconds:float=2.0, # with `wait`: how often to look for new labels
+                    config:RewardConfig|None=None, # training options (default: `RewardConfig()`)
+                   ) -> dict:
     "Train the run's first reward model (iteration 0) on its labeled pairs; return the store's model record."
     store.get_run(check_run_name(name))
-    if wait: wait_for_labels(store, name, poll_seconds)
-    _, record = retrain(store, name, 0, model=None, seed=seed, **train_kw)
-    return record
+    if wait:
+        if not store.pairs(name): raise UserError(f"run {name!r} has no pairs to label: collect some first (rlhf-nb collect --name {name})")
+        wait_for_labels(store, name, poll_seconds)
+    return retrain(store, name, 0, config=config, seed=seed)[1]
 
 def load_reward_model(store, # a `store.Store`
                       name:str, # run name

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_rlhf.ipynb #b8a10003
 from __future__ import annotations
-import json, os, threading, time
+import contextlib, json, os, threading, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,16 +13,17 @@ import torch
 
 from fastcore.basics import patch
 
-from .core import UserError, check_run_name, config_from, seed_everything
+from .core import UserError, atomic_write, check_run_name, config_from, seed_everything
 from .envs import check_env_id, is_atari, make_vector_env
-from .store import Store
-from .clips import collect_pairs, wait_for_videos
-from .reward import LearnedRewardVecWrapper, disagreement_scorer, load_reward_model, retrain
+from .store import Store, wait_for_labels
+from .video import wait_for_videos
+from .clips import collect_pairs
 from .teachers import TEACHERS, label_pending, make_teacher
+from .reward import LearnedRewardVecWrapper, RewardConfig, disagreement_scorer, load_reward_model, retrain
 from .ppo import PPO, PPOConfig, evaluate_policy
 
 # %% auto #0
-__all__ = ['RLHFConfig', 'label_schedule', 'RLHF', 'train', 'evaluate', 'plot_learning_curves', 'demo']
+__all__ = ['RLHFConfig', 'label_schedule', 'Stopwatch', 'RLHF', 'train', 'evaluate', 'plot_learning_curves', 'demo']
 
 # %% ../nbs/10_rlhf.ipynb #b8a10006
 @dataclass
@@ -66,11 +67,12 @@ class RLHFConfig:
     "seeds PPO, the envs, the clips, the teacher and the reward model"
     ppo: dict = field(default_factory=dict)
     "overrides of `PPOConfig.for_env(env_id)`, e.g. {'num_envs': 16}"
-    reward_train: dict = field(default_factory=dict)
-    "options of `reward.train_reward_model` for every (re)train, e.g. {'n_members': 1, 'max_epochs': 12}"
+    reward_train: RewardConfig = field(default_factory=RewardConfig)
+    "settings of every (re)train of the reward model (a dict of `RewardConfig` fields is taken too), e.g. {'n_members': 1}"
 
     def __post_init__(self):
         check_env_id(self.env_id)
+        if isinstance(self.reward_train, dict): self.reward_train = config_from(RewardConfig, {}, self.reward_train)
         if self.reward not in ('learned', 'env'): raise UserError(f"reward {self.reward!r}: use 'learned' or 'env'")
         if self.teacher not in ('human',) + TEACHERS:
             raise UserError(f"teacher {self.teacher!r}: use one of human, {', '.join(TEACHERS)}")
@@ -108,20 +110,30 @@ def label_schedule(config:RLHFConfig) -> list[tuple[int, int]]:
     for i in np.argsort(-(ideal - pairs))[:left - pairs.sum()]: pairs[i] += 1  # largest remainders first
     return [(t, int(n)) for t, n in zip(steps, pairs) if n > 0]
 
-# %% ../nbs/10_rlhf.ipynb #b8a1000c
-def _find_run(store:Store, name:str) -> dict|None:
-    "Run `name`'s record, or None if there is no such run."
-    return store.get_run(name) if store.has_run(name) else None
+# %% ../nbs/10_rlhf.ipynb #b8a10031
+class Stopwatch:
+    "Seconds of work, continued from `seconds` (an earlier session's), without the time spent inside `paused()`."
+    def __init__(self, seconds:float=0.0): self.before, self.start, self.excluded = seconds, time.perf_counter(), 0.0
 
+    @property
+    def seconds(self) -> float: return round(self.before + time.perf_counter() - self.start - self.excluded, 2)
+
+    @contextlib.contextmanager
+    def paused(self):
+        t = time.perf_counter()
+        try: yield
+        finally: self.excluded += time.perf_counter() - t
+
+# %% ../nbs/10_rlhf.ipynb #b8a1000c
 class RLHF:
-    "One RLHF run: the store, PPO on the learned reward, the reward model, and the loop's state."
+    "One RLHF run: the store, PPO on the learned reward, the reward model, and how far the loop got."
     def __init__(self, name:str, # run name (created if missing)
                  config:RLHFConfig|None=None, # settings (default: the run's saved settings, else `RLHFConfig.for_env()`)
                  store:Store|None=None, # the store (default: the data home's)
                  progress:bool=True, # show progress bars and messages
                 ):
         self.name, self.store, self.progress = check_run_name(name), store or Store(), progress
-        existing = _find_run(self.store, name)
+        existing = self.store.get_run(name) if self.store.has_run(name) else None
         if config is None:
             saved = (existing or {}).get('loop_config')
             config = RLHFConfig(**saved) if saved else RLHFConfig.for_env(existing['env_id'] if existing else 'CartPole-v1')
@@ -133,22 +145,28 @@ class RLHF:
         self.store.update_run(name, loop_config=asdict(config))
         self.dir = self.store.run_dir(name)
         self.reward_model = load_reward_model(self.store, name) if config.reward == 'learned' else None
-        self.envs = self.ppo = self.thread = self.error = None
+        self.envs = self.ppo = None  # made by `_start_policy`, on first use
+        self.last_eval = None  # the latest evaluation on the true reward
+        self.clock = Stopwatch(self.state['seconds'])  # the run's wall time, across resumes
+        self.thread, self.result, self.error = None, None, None  # `start()`'s background run
         self._stop = threading.Event()
 
     def __repr__(self): return f"RLHF({self.name!r}, {self.state})"
 
     @property
     def state(self) -> dict:
-        "How far the loop got, as kept in the store: round, stage ('trained', 'asked', 'retrained'), global_step, seconds."
-        return self.store.get_run(self.name).get('loop_state') or dict(round=0, stage='retrained', global_step=0, seconds=0.0)
-
-    def _set_state(self, **changes):
-        state = {**self.state, **changes}
-        self.store.update_run(self.name, loop_state=state, env_steps=state['global_step'], iterations=state['round'])
+        "How far the run got, as kept in the store: round (the latest reward model's), global_step, seconds."
+        run = self.store.get_run(self.name)
+        return dict(round=run.get('iterations', 0), global_step=run.get('env_steps', 0), seconds=run.get('seconds', 0.0))
 
     def _say(self, msg:str):
         if self.progress: print(msg, flush=True)
+
+    def _stopped(self) -> bool:
+        "True once `stop()` was called or an evaluation reached `target_return`."
+        target = self.config.target_return
+        return self._stop.is_set() or (target is not None and self.last_eval is not None
+                                       and self.last_eval['true_return_mean'] >= target)
 
 # %% ../nbs/10_rlhf.ipynb #b8a10013
 @patch
@@ -174,12 +192,11 @@ def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look 
     if cfg.teacher != 'human':
         label_pending(self.store, self.name, make_teacher(cfg.teacher, seed=cfg.seed))
         return len(self.store.pending_pairs(self.name))
-    pending, start = len(self.store.pending_pairs(self.name)), time.time()
+    pending = len(self.store.pending_pairs(self.name))
     if pending: self._say(f"{pending} pairs of run {self.name!r} wait for your labels: in a notebook, "
                           f"LabelingPanel({self.name!r}) (make lab opens JupyterLab)")
-    while pending and not self._stop.is_set() and (cfg.human_timeout is None or time.time() - start < cfg.human_timeout):
-        time.sleep(poll_seconds)
-        pending = len(self.store.pending_pairs(self.name))
+    pending = wait_for_labels(self.store, self.name, poll_seconds, timeout=cfg.human_timeout, stop=self._stop,
+                              progress=False)  # the message above says what waits; the panel shows the progress
     if pending: self._say(f"going on with the labels there are; {pending} pairs stay pending")
     return pending
 
@@ -188,12 +205,11 @@ def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look 
 def train_reward(self:RLHF, iteration:int, # the round this model belongs to
                 ) -> dict:
     "Retrain the ensemble on every label so far (warm start); renormalize it; return its store record."
-    self.reward_model, record = retrain(self.store, self.name, iteration, model=self.reward_model, seed=self.config.seed,
-                                        **self.config.reward_train)
-    if self.envs is not None and self.config.reward == 'learned': self.envs.model = self.reward_model
-    m = record['metrics']
+    self.reward_model, record = retrain(self.store, self.name, iteration, model=self.reward_model,
+                                        config=self.config.reward_train, seed=self.config.seed)
+    if isinstance(self.envs, LearnedRewardVecWrapper): self.envs.set_model(self.reward_model)
     self._say(f"reward model {iteration}: {len(self.store.labeled_pairs(self.name))} labels, "
-              f"held-out accuracy {m['val_accuracy']:.3f}")
+              f"held-out accuracy {record['metrics']['val_accuracy']:.3f}")
     return record
 
 @patch
@@ -210,12 +226,10 @@ def pretrain(self:RLHF) -> dict|None:
 def _checkpoint_path(self:RLHF) -> Path: return self.dir / 'checkpoints' / 'ppo.pt'
 
 def _truncate_log(path:Path, step:int):
-    "Keep the JSON lines of `path` up to global step `step` (atomically)."
+    "Keep the JSON lines of `path` up to global step `step`."
     if not path.exists(): return
     lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['global_step'] <= step]
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(''.join(l + '\n' for l in lines))
-    os.replace(tmp, path)
+    with atomic_write(path, fsync=False) as tmp: tmp.write_text(''.join(l + '\n' for l in lines))
 
 @patch
 def _start_policy(self:RLHF):
@@ -237,94 +251,76 @@ def _start_policy(self:RLHF):
     self.envs = envs
 
 @patch
-def checkpoint(self:RLHF) -> Path:
-    "Save PPO's state (atomically) and record it in the store as the run's latest policy."
+def _save_progress(self:RLHF, round:int|None=None, # the round reached (default: as recorded)
+                  ):
+    "Record in the store how far the run got: env steps, round, wall time."
+    progress = dict(env_steps=self.ppo.global_step if self.ppo else self.state['global_step'], seconds=self.clock.seconds)
+    self.store.update_run(self.name, **progress, **({} if round is None else dict(iterations=round)))
+
+@patch
+def checkpoint(self:RLHF, round:int|None=None, # the round it belongs to (default: the latest recorded)
+              ) -> Path:
+    "Save PPO's state (whole, or not at all) and record it in the store as the run's latest policy."
     path = self._checkpoint_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save(self.ppo.state_dict(), tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp: torch.save(self.ppo.state_dict(), tmp)
+    self._save_progress(round)
     self.store.add_model(self.name, 'policy', self.state['round'], path, metrics=dict(global_step=self.ppo.global_step))
     return path
 
+# %% ../nbs/10_rlhf.ipynb #b8a10034
 @patch
 def train_policy(self:RLHF, until_step:int, # train until PPO's global step reaches this
-                ) -> PPO:
-    "PPO from its current step up to `until_step` env steps; stops early if `stop()` is called."
+                ) -> bool:
+    "PPO up to `until_step` env steps, evaluating every `eval_every` steps; False if it stopped early (`stop()`, `target_return`)."
     self._start_policy()
-    self.ppo.learn(until_step, callback=lambda m: not self._stop.is_set(), progress=self.progress)
-    self._set_state(global_step=self.ppo.global_step)
-    return self.ppo
+    every, batch = self.config.eval_every, self.ppo.config.batch_size
+    def after_iteration(metrics) -> bool:
+        step = metrics['global_step']
+        if (step - batch) // every < step // every or step >= self.config.total_timesteps: self.evaluate()
+        return not self._stopped()
+    self.ppo.learn(until_step, callback=after_iteration, progress=self.progress)
+    self._save_progress()
+    return not self._stopped()
 
 @patch
 def evaluate(self:RLHF, episodes:int|None=None, # default `config.eval_episodes`
-             seconds:float|None=None, # wall time of the run so far, to log with the result
             ) -> dict:
-    "The current policy's true return on a fixed set of seeds (its most likely action at each step)."
+    "The current policy's true return on a fixed set of seeds (its most likely action at each step), logged and printed."
     self._start_policy()
-    returns = evaluate_policy(self.ppo, self.config.env_id, episodes or self.config.eval_episodes)
-    result = dict(global_step=self.ppo.global_step, true_return_mean=float(np.mean(returns)),
-                  true_return_std=float(np.std(returns)), episodes=len(returns),
-                  labels=len(self.store.labeled_pairs(self.name, include_unknown=True)), seconds=seconds)
-    with open(self.dir / 'evals.jsonl', 'a') as f: f.write(json.dumps(result) + '\n')
-    return result
+    with self.clock.paused():
+        returns = evaluate_policy(self.ppo, self.config.env_id, episodes or self.config.eval_episodes)
+    self.last_eval = dict(global_step=self.ppo.global_step, true_return_mean=float(np.mean(returns)),
+                          true_return_std=float(np.std(returns)), episodes=len(returns),
+                          labels=len(self.store.labeled_pairs(self.name, include_unknown=True)), seconds=self.clock.seconds)
+    with open(self.dir / 'evals.jsonl', 'a') as f: f.write(json.dumps(self.last_eval) + '\n')
+    self._say(f"step {self.last_eval['global_step']:>7}: true return {self.last_eval['true_return_mean']:.1f} "
+              f"± {self.last_eval['true_return_std']:.1f}, {self.last_eval['labels']} labels")
+    return self.last_eval
 
 # %% ../nbs/10_rlhf.ipynb #b8a1001b
 @patch
-def _round(self:RLHF, k:int, # round number (its pairs are iteration `k`)
-           n_pairs:int, # pairs the schedule gives it
-          ):
-    "One round after PPO reached its step: checkpoint, ask (within the budget), label, retrain."
-    st = self.state
-    if st['round'] < k or st['stage'] == 'retrained':
-        self._set_state(round=k, stage='trained'); self.checkpoint()
-        st = self.state
-    if st['stage'] == 'trained':
-        left = self.config.label_budget - len(self.store.pairs(self.name))
-        n = min(n_pairs - len(self.store.pairs(self.name, k)), left)
-        if n > 0: self.ask(k, n)
-        self._set_state(stage='asked')
-    self.label()
-    if self._stop.is_set(): return
-    self.train_reward(k)
-    self._set_state(stage='retrained')
-
-@patch
 def run(self:RLHF) -> dict:
-    "Pretrain, then rounds of PPO, new pairs, labels and retraining until `total_timesteps` or `target_return`."
+    "Pretrain, then a round of PPO, new pairs, labels and a retrain at each step of the label schedule; PPO to the end."
     cfg = self.config
     seed_everything(cfg.seed)
-    # Wall time of the run, across resumes, without the time spent evaluating
-    start, eval_time, before = time.perf_counter(), 0.0, self.state.get('seconds', 0.0)
-    wall = lambda: round(before + time.perf_counter() - start - eval_time, 2)
+    self.clock = Stopwatch(self.state['seconds'])
     if cfg.reward == 'learned' and self.reward_model is None: self.pretrain()
-    self._start_policy()
-    rounds = {t: (k, n) for k, (t, n) in enumerate(label_schedule(cfg), 1)} if cfg.reward == 'learned' else {}
-    st = self.state
-    if st['stage'] != 'retrained' and st['round'] > 0:  # killed inside a round: finish it first
-        t = next(t for t, (k, _) in rounds.items() if k == st['round'])
-        self._round(*rounds[t]); self._set_state(seconds=wall())
-    last_eval = None
-    while self.ppo.global_step < cfg.total_timesteps and not self._stop.is_set():
-        step = self.ppo.global_step
-        next_round = min((t for t, (k, _) in rounds.items() if k > self.state['round']), default=cfg.total_timesteps)
-        next_eval = (step // cfg.eval_every + 1) * cfg.eval_every
-        self.train_policy(min(next_round, next_eval, cfg.total_timesteps))
+    schedule = label_schedule(cfg) if cfg.reward == 'learned' else []
+    done = {m['iteration'] for m in self.store.models(self.name, 'reward')}  # rounds whose reward model exists
+    for k, (step, n_pairs) in enumerate(schedule, 1):
+        if k in done: continue
+        if not self.train_policy(step): break
+        self.checkpoint(round=k)
+        asked, left = len(self.store.pairs(self.name, k)), cfg.label_budget - len(self.store.pairs(self.name))
+        if min(n_pairs - asked, left) > 0: self.ask(k, min(n_pairs - asked, left))
+        self.label()
         if self._stop.is_set(): break
-        self._set_state(seconds=wall())
-        if self.ppo.global_step >= next_eval or self.ppo.global_step >= cfg.total_timesteps:
-            t = time.perf_counter()
-            last_eval = self.evaluate(seconds=wall())
-            eval_time += time.perf_counter() - t
-            self._say(f"step {last_eval['global_step']:>7}: true return {last_eval['true_return_mean']:.1f} "
-                      f"± {last_eval['true_return_std']:.1f}, {last_eval['labels']} labels")
-            if cfg.target_return is not None and last_eval['true_return_mean'] >= cfg.target_return: break
-        if self.ppo.global_step >= next_round < cfg.total_timesteps:
-            self._round(*rounds[next_round]); self._set_state(seconds=wall())
+        self.train_reward(k)
+    if not self._stopped(): self.train_policy(cfg.total_timesteps)
     self.checkpoint()
     wait_for_videos()  # the run is done when its clips are watchable
-    self._set_state(global_step=self.ppo.global_step, seconds=wall())
-    return {**last_eval, 'seconds': wall()} if last_eval else self.evaluate(seconds=wall())
+    self._save_progress()
+    return {**(self.last_eval or self.evaluate()), 'seconds': self.clock.seconds}
 
 # %% ../nbs/10_rlhf.ipynb #b8a1001f
 @patch
@@ -347,9 +343,9 @@ def stop(self:RLHF, wait:bool=True):
 
 @patch
 def status(self:RLHF) -> str:
-    "One line: running or not, round, stage, env steps, labels and pending pairs."
+    "One line: running or not, round, env steps, labels and pending pairs."
     st, running = self.state, self.thread is not None and self.thread.is_alive()
-    return (f"{'running' if running else 'stopped'}: round {st['round']} ({st['stage']}), {st['global_step']} env steps, "
+    return (f"{'running' if running else 'stopped'}: round {st['round']}, {st['global_step']} env steps, "
             f"{len(self.store.labeled_pairs(self.name, include_unknown=True))} labels, "
             f"{len(self.store.pending_pairs(self.name))} pending" + (f", error: {self.error}" if self.error else ''))
 
@@ -363,7 +359,7 @@ def train(name:str, # run name: new, or one to resume
     store = store or Store()
     check_run_name(name)
     options = {k: v for k, v in options.items() if v is not None}
-    run = _find_run(store, name)
+    run = store.get_run(name) if store.has_run(name) else None
     if run is not None:  # resume: its saved settings, with what was given on top (`RLHF` refuses another env id)
         base = run.get('loop_config') or asdict(RLHFConfig.for_env(run['env_id']))
         config = RLHFConfig(**{**base, **options})
@@ -430,7 +426,7 @@ def demo(name:str|None=None, # run name (default: a fresh demo-<time>); the base
     name = check_run_name(name or time.strftime('demo-%Y%m%d-%H%M%S'))
     base = check_run_name(f'{name}-env'[:64])
     for n in (name, base):
-        if _find_run(store, n): raise UserError(f"run {n!r} exists; the demo needs fresh runs: give another --name")
+        if store.has_run(n): raise UserError(f"run {n!r} exists; the demo needs fresh runs: give another --name")
     rows = {}
     for label, run, reward in (('RLHF, oracle teacher', name, 'learned'), ('PPO, env reward', base, 'env')):
         print(f"\n== {label}: run {run!r} ==", flush=True)

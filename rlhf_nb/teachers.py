@@ -8,6 +8,7 @@ import math, time
 from types import SimpleNamespace
 
 import numpy as np
+from fastcore.basics import patch
 
 from .core import UserError, check_run_name
 
@@ -72,7 +73,8 @@ class Teacher:
         return f"Teacher({self.kind!r}, " + ', '.join(f"{k}={v}" for k, v in knobs.items()) + ")"
 
 # %% ../nbs/06_teachers.ipynb #t5c0000c
-def _label(self:Teacher, left, right) -> str:
+@patch
+def label(self:Teacher, left, right) -> str:
     "'left', 'right', 'tie' or 'unknown' for one pair of clips."
     self.observe(left, right)
     scale = self.scale
@@ -91,8 +93,6 @@ def _label(self:Teacher, left, right) -> str:
     if self.epsilon > 0 and self.rng.random() < self.epsilon:
         answer = 'right' if answer == 'left' else 'left'
     return answer
-
-Teacher.label = _label
 
 # %% ../nbs/06_teachers.ipynb #t5c0000e
 TEACHER_DEFAULTS = {

@@ -3,7 +3,7 @@ still leaves every video written (atexit), and a process killed outright mid-enc
 import os, signal, subprocess, sys, time
 from pathlib import Path
 
-from rlhf_nb.clips import read_video
+from rlhf_nb.video import read_video
 from rlhf_nb.store import Store
 
 SCRIPT = """

@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from rlhf_nb.clips import encode_pair_video
+from rlhf_nb.video import encode_pair_video
 
 playwright = pytest.importorskip('playwright.sync_api')
 

@@ -1,22 +1,22 @@
 """Stored videos decode to what was encoded: frame count, size, the right clip on each side, and colours
-(a pure red region stays red: the seed's videos swapped red and blue)."""
+(a pure red region stays red, not blue: RGB frames must not be written as BGR)."""
 import numpy as np
 import pytest
 
-from rlhf_nb.clips import Segment, clip_frames, collect_pairs, encode_pair_video, load_segment, read_video
+from rlhf_nb.clips import collect_pairs, load_segment
 from rlhf_nb.envs import cartpole_frame
 from rlhf_nb.store import Store
+from rlhf_nb.video import encode_pair_video, read_video
 
 T, H, W = 12, 60, 90
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
 
-def synthetic(colour, seed):
-    "A segment whose frames hold a pure `colour` square moving right over a grey, noisy-free background."
+def synthetic(colour):
+    "(T, H, W, 3) frames of a pure `colour` square moving right over a plain grey background."
     frames = np.full((T, H, W, 3), 128, np.uint8)
     for t in range(T): frames[t, 14:46, 10 + 3 * t:42 + 3 * t] = colour
-    return Segment(obs=np.zeros((T, 1), np.float32), actions=np.zeros(T, np.int64), rewards=np.ones(T, np.float32),
-                   padding=np.zeros(T, bool), frames=frames, seed=seed)
+    return frames
 
 
 def centre(frames, t):
@@ -30,8 +30,8 @@ def close(pixel, colour, tol=30):
 
 @pytest.mark.parametrize('fmt', ['mp4', 'gif'])
 def test_pair_video_decodes_with_right_colours(tmp_path, fmt):
-    left, right = synthetic(RED, 0), synthetic(BLUE, 1)
-    pair, lpath, rpath = encode_pair_video(left.frames, right.frames, tmp_path / 'pair', fps=15,
+    left, right = synthetic(RED), synthetic(BLUE)
+    pair, lpath, rpath = encode_pair_video(left, right, tmp_path / 'pair', fps=15,
                                            left_path=tmp_path / 'l', right_path=tmp_path / 'r', fmt=fmt)
     assert pair.suffix == f'.{fmt}'
     v = read_video(pair)
@@ -40,11 +40,11 @@ def test_pair_video_decodes_with_right_colours(tmp_path, fmt):
     for t in (0, T // 2, T - 1):
         assert close(centre(v[:, 24:24 + H, :W], t), RED), 'left clip must be on the left, and red'
         assert close(centre(v[:, 24:24 + H, W + 4:2 * W + 4], t), BLUE), 'right clip must be on the right, and blue'
-    for path, seg, colour in ((lpath, left, RED), (rpath, right, BLUE)):
+    for path, frames, colour in ((lpath, left, RED), (rpath, right, BLUE)):
         c = read_video(path)
         assert c.shape == (T, H, W, 3)
         assert close(centre(c, 5), colour)
-        assert np.abs(c.astype(int) - seg.frames).mean() < 4  # the whole picture, not just one pixel
+        assert np.abs(c.astype(int) - frames).mean() < 4  # the whole picture, not just one pixel
 
 
 def test_mp4_is_h264_with_even_size(tmp_path):

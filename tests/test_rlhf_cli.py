@@ -21,9 +21,10 @@ def test_bad_inputs(home):
     one_line_error(rlhf_nb('train', '--name', 'fresh', '--label-budget', '1', '--teacher', 'oracle'), 'label budget')
 
 def _state(home: Path, name: str) -> dict:
+    "How far run `name` got, as its record in the store file says: the round reached and PPO's env steps."
     db = json.loads((home / 'rlhf_nb.json').read_text())
     run = next(r for r in db['runs'].values() if r['name'] == name)
-    return run.get('loop_state') or {}
+    return dict(round=run.get('iterations', 0), global_step=run.get('env_steps', 0))
 
 def test_killed_train_resumes_and_finishes(home):
     args = ['train', '--name', 'resume', '--teacher', 'oracle', '--total-timesteps', '30000', '--label-budget', '60',

@@ -38,7 +38,7 @@ def test_four_processes_250_labels_each(home):
     for k in range(4): assert sum(l['labeler'] == f'proc{k}' for l in labels) == 250
     doc = json.loads(store.path.read_bytes())  # the file is one valid JSON document
     assert len(doc['labels']) == 1000 and doc['_rlhf_nb']['1']['format'] == 'rlhf_nb-store'
-    assert sorted(p.name for p in home.iterdir() if p.name.endswith('.tmp')) == []
+    assert sorted(str(p) for p in home.rglob('*.tmp')) == []
     # a fresh reader sees the same, and the counts add up
     s = Store(home).summary('shared')
     assert s['pairs'] == 8 and s['labeled'] == 8 and s['pending'] == 0

@@ -45,7 +45,7 @@ def test_unreadable_store_is_named_and_left_alone(home, case):
         msg = str(e.value)
         assert str(path) in msg and why in msg and '\n' not in msg, msg
     assert path.read_bytes() == bad  # never overwritten
-    assert not [p for p in home.iterdir() if p.name.endswith('.tmp')]
+    assert not list(home.rglob('*.tmp'))
     assert not (home.parent / 'x.json').exists() and (home / 'runs' / 'r').exists()  # and nothing else touched
 
 def test_a_store_that_was_readable_and_then_got_corrupted(home):

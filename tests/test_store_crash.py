@@ -2,7 +2,9 @@
 
 The writer is a forked child (a real process, killed with SIGKILL) that reports each id on a pipe only after the
 call that wrote it has returned. Most of its time is spent inside writes, so most kills land mid-write; the test
-also checks that some did (a temp file was left behind), and that the next writer cleans such files up.
+also checks that some did (a temp file was left behind), and that the next writer cleans such files up. The storage
+writes every temp file (the store's and the segment arrays') in the data home itself, where the next writer looks;
+the checks search the whole home, so a temp file left anywhere else would fail them.
 """
 import json, os, select, signal, time, traceback
 from pathlib import Path
@@ -79,7 +81,7 @@ def test_sigkill_during_writes(tmp_path):
                 os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, f'trial {trial}: the writer died on its own'
         lines = [l.split() for l in data.decode().split('\n')[1:-1]]  # only complete lines: writes that returned
-        mid_write += any(p.name.endswith('.tmp') for p in home.iterdir())
+        mid_write += any(home.rglob('*.tmp'))
 
         store = Store(home)  # loads, whatever moment the kill hit
         labels = {l['id'] for l in store.labels('crash')}
@@ -93,7 +95,7 @@ def test_sigkill_during_writes(tmp_path):
             for s in (p['left'], p['right']): assert store.segment_arrays(s)['obs'].shape == (5, 4)
         json.loads(store.path.read_bytes())  # one valid JSON document
         store.add_label(pair, 'tie')  # the lock was released by the kill; the next write cleans temp files up
-        assert not [p.name for p in home.iterdir() if p.name.endswith('.tmp')]
+        assert not [str(p) for p in home.rglob('*.tmp')]
         assert len(store.labels('crash')) >= len(labels) + 1
     assert mid_write >= 1, 'no kill landed in the middle of a write: the test did not test anything'
     print(f'{mid_write} of {trial} kills landed mid-write (temp file left behind)')
