@@ -13,14 +13,17 @@ target return, so a policy that falls apart late is seen), evaluated on the true
 For each run it also records why the final policy's evaluation episodes end: the pole falls ('pole'), the cart leaves
 the track ('track'), or the 500-step limit ('time').
 
-    .venv/bin/python bench/bench_feedback.py [--seeds 3] [--steps 60000] [--budgets 20,50,100] [--quick]
-Writes bench/results/feedback.json (after every run, so a partial sweep is kept) and prints tables.
+    .venv/bin/python bench/bench_feedback.py [--seeds 3] [--steps 60000] [--budgets 20,50,100] [--quick] [--out PATH]
+Writes bench/results/feedback.json, the recorded results the tutorial reads (or `--out`: the tutorial's own rerun
+writes to the data home), after every run so a partial sweep is kept, and prints tables. The runs themselves go to a
+temporary store.
 """
 import argparse, json, platform, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
 
+from rlhf_nb.core import atomic_write
 from rlhf_nb.envs import make_env
 from rlhf_nb.rlhf import RLHF, RLHFConfig
 from rlhf_nb.store import Store
@@ -105,7 +108,7 @@ def main():
     p.add_argument('--budgets', default='20,50,100', help='label budgets of the teacher and selection sweeps')
     p.add_argument('--teachers', default=','.join(TEACHERS))
     p.add_argument('--quick', action='store_true', help='1 seed, 20k steps, budgets 20,50 (a smoke test)')
-    p.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'feedback.json'))
+    p.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'feedback.json'), help='results file to write')
     args = p.parse_args()
     if args.quick: args.seeds, args.steps, args.budgets = 1, 20_000, '20,50'
     budgets = [int(b) for b in args.budgets.split(',')]
@@ -124,8 +127,7 @@ def main():
                   f"{r['final_return']:6.1f}, last3 {r['last3_return']:6.1f}, best {r['best_return']:5.0f}, "
                   f"ends {r['ends']}, {r['seconds']:.0f} s", flush=True)
             out.update(rows=rows, summary=summarize(rows), wall_minutes=round((time.time() - start) / 60, 1))
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.out).write_text(json.dumps(out, indent=1))
+            with atomic_write(args.out, fsync=False) as tmp: tmp.write_text(json.dumps(out, indent=1))  # never half a file
     print_table(out['summary'])
     print(f"\n{len(rows)} runs in {out['wall_minutes']} min; written to {args.out}")
 

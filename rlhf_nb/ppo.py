@@ -293,7 +293,9 @@ class PPO:
                 raise UserError(f"the vector env has {envs.num_envs} envs but config.num_envs is {config.num_envs}: "
                                 f"make it with make_vector_env(env_id, num_envs={config.num_envs})")
             obs_space, act_space = envs.single_observation_space, envs.single_action_space
-        with torch.random.fork_rng(devices=[]):  # seeded weights, without touching torch's global random state
+        # Seeded weights, without touching torch's global random state. The orthogonal init's QR decomposition gives
+        # different last bits with another thread count, so it runs with the same threads as learning.
+        with torch.random.fork_rng(devices=[]), torch_threads(self.threads):
             torch.default_generator.manual_seed(seed)
             self.agent = make_agent(obs_space, act_space, config.hidden_size).to(self.device)
         # eps=1e-5 as in the PPO authors' code ([37 details] detail 3); fused: one kernel for all
