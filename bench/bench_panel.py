@@ -9,7 +9,10 @@ in the store by then), and until `submit` returns (counts refreshed, the next vi
   kernel's iopub channel as it would be to a browser;
 - with a store that also holds 2,000 more pairs (another run), since the store rewrites its JSON file on every label.
 
-Medians and 95th percentiles, not means: other work on the machine makes outliers. Takes about a minute.
+The panels here click as fast as the machine allows, so they pass `min_seconds=0`: a person's panel refuses a label
+within 0.3 s of its pair appearing, which would refuse every click of this benchmark (the refusal check itself costs
+nothing measurable). Medians and 95th percentiles, not means: other work on the machine makes outliers. Takes about a
+minute.
 Writes bench/results/panel.json and prints a table.  Run: .venv/bin/python bench/bench_panel.py [--pairs 60]
 """
 import argparse, json, os, platform, statistics, sys, tempfile, textwrap, time
@@ -31,7 +34,7 @@ def measure(home, name, prefetch=True):
     "Label every pending pair of run `name` by submit(); return (to-video ms list, submit ms list)."
     from rlhf_nb.store import Store
     from rlhf_nb.labeling import LabelingPanel
-    panel = LabelingPanel(name, store=Store(Path(home)), poll_seconds=0)
+    panel = LabelingPanel(name, store=Store(Path(home)), poll_seconds=0, min_seconds=0)  # clicks at machine speed
     seen = []
     panel.video.observe(lambda change: seen.append(time.perf_counter()), names='value')
     to_video, total = [], []

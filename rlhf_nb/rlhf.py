@@ -4,10 +4,11 @@
 
 # %% ../nbs/10_rlhf.ipynb #b8a10003
 from __future__ import annotations
-import contextlib, json, os, threading, time
+import contextlib, json, os, socket, threading, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import ipywidgets as W
 import numpy as np
 import torch
 
@@ -20,6 +21,7 @@ from .video import wait_for_videos
 from .clips import collect_pairs
 from .teachers import TEACHERS, label_pending, make_teacher
 from .reward import LearnedRewardVecWrapper, RewardConfig, disagreement_scorer, load_reward_model, retrain
+from .labeling import run_state
 from .ppo import PPO, PPOConfig, evaluate_policy
 
 # %% auto #0
@@ -149,7 +151,8 @@ class RLHF:
         self.last_eval = None  # the latest evaluation on the true reward
         self.clock = Stopwatch(self.state['seconds'])  # the run's wall time, across resumes
         self.thread, self.result, self.error = None, None, None  # `start()`'s background run
-        self._stop = threading.Event()
+        self.log = None  # `start()`'s Output widget, where the background run's messages go
+        self._stop, self._phase_at = threading.Event(), 0.0  # `_phase_at`: when the phase was last written
 
     def __repr__(self): return f"RLHF({self.name!r}, {self.state})"
 
@@ -160,7 +163,17 @@ class RLHF:
         return dict(round=run.get('iterations', 0), global_step=run.get('env_steps', 0), seconds=run.get('seconds', 0.0))
 
     def _say(self, msg:str):
-        if self.progress: print(msg, flush=True)
+        "A message for the person: to `start()`'s Output widget in the background, else printed (with `progress`)."
+        if self.log is not None: self.log.append_stdout(msg + '\n')
+        elif self.progress: print(msg, flush=True)
+
+    def _set_phase(self, state:str, # one of `labeling.RUN_STATES`
+                   **details, # what goes with it: env_step, eval, round, pairs, labels, true_return, error, ...
+                  ):
+        "Record in the store what the loop is doing now, for the panel and `status()` (the loop never reads it back)."
+        self._phase_at = time.monotonic()
+        self.store.update_run(self.name, phase=dict(state=state, **details, pid=os.getpid(), host=socket.gethostname(),
+                                                    at=round(time.time(), 3)))
 
     def _stopped(self) -> bool:
         "True once `stop()` was called or an evaluation reached `target_return`."
@@ -180,6 +193,7 @@ def ask(self:RLHF, iteration:int, # the round the pairs belong to (0: random-pol
     # A person needs the videos at once. A synthetic teacher reads the stored rewards, not the videos: they are
     # made only if asked for, in the background (on another core, while PPO trains).
     human = cfg.teacher == 'human'
+    self._set_phase('collecting', round=iteration, pairs=n_pairs)
     return collect_pairs(self.store, self.name, n_pairs=n_pairs, segment_length=cfg.segment_length, fps=cfg.fps,
                          seed=cfg.seed * 1_000 + iteration, policy=policy, iteration=iteration, scorer=scorer,
                          oversample=cfg.oversample, background=not human, videos=human or bool(cfg.videos))
@@ -193,8 +207,10 @@ def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look 
         label_pending(self.store, self.name, make_teacher(cfg.teacher, seed=cfg.seed))
         return len(self.store.pending_pairs(self.name))
     pending = len(self.store.pending_pairs(self.name))
-    if pending: self._say(f"{pending} pairs of run {self.name!r} wait for your labels: in a notebook, "
-                          f"LabelingPanel({self.name!r}) (make lab opens JupyterLab)")
+    if pending:
+        self._set_phase('waiting')
+        self._say(f"{pending} pairs of run {self.name!r} wait for your labels: in a notebook, "
+                  f"LabelingPanel({self.name!r}) (make lab opens JupyterLab)")
     pending = wait_for_labels(self.store, self.name, poll_seconds, timeout=cfg.human_timeout, stop=self._stop,
                               progress=False)  # the message above says what waits; the panel shows the progress
     if pending: self._say(f"going on with the labels there are; {pending} pairs stay pending")
@@ -205,11 +221,12 @@ def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look 
 def train_reward(self:RLHF, iteration:int, # the round this model belongs to
                 ) -> dict:
     "Retrain the ensemble on every label so far (warm start); renormalize it; return its store record."
+    labels = len(self.store.labeled_pairs(self.name))
+    self._set_phase('training', what='reward model', round=iteration, labels=labels)
     self.reward_model, record = retrain(self.store, self.name, iteration, model=self.reward_model,
                                         config=self.config.reward_train, seed=self.config.seed)
     if isinstance(self.envs, LearnedRewardVecWrapper): self.envs.set_model(self.reward_model)
-    self._say(f"reward model {iteration}: {len(self.store.labeled_pairs(self.name))} labels, "
-              f"held-out accuracy {record['metrics']['val_accuracy']:.3f}")
+    self._say(f"reward model {iteration}: {labels} labels, held-out accuracy {record['metrics']['val_accuracy']:.3f}")
     return record
 
 @patch
@@ -268,16 +285,22 @@ def checkpoint(self:RLHF, round:int|None=None, # the round it belongs to (defaul
     return path
 
 # %% ../nbs/10_rlhf.ipynb #b8a10034
+_PHASE_EVERY_S = 5.0  # the training phase's env step is written at most this often between evaluations
+
 @patch
 def train_policy(self:RLHF, until_step:int, # train until PPO's global step reaches this
                 ) -> bool:
     "PPO up to `until_step` env steps, evaluating every `eval_every` steps; False if it stopped early (`stop()`, `target_return`)."
     self._start_policy()
     every, batch = self.config.eval_every, self.ppo.config.batch_size
+    def training(): self._set_phase('training', what='policy', env_step=self.ppo.global_step,
+                                    eval=None if self.last_eval is None else self.last_eval['true_return_mean'])
     def after_iteration(metrics) -> bool:
         step = metrics['global_step']
-        if (step - batch) // every < step // every or step >= self.config.total_timesteps: self.evaluate()
+        if (step - batch) // every < step // every or step >= self.config.total_timesteps: self.evaluate(); training()
+        elif time.monotonic() - self._phase_at > _PHASE_EVERY_S: training()
         return not self._stopped()
+    training()
     self.ppo.learn(until_step, callback=after_iteration, progress=self.progress)
     self._save_progress()
     return not self._stopped()
@@ -304,36 +327,47 @@ def run(self:RLHF) -> dict:
     cfg = self.config
     seed_everything(cfg.seed)
     self.clock = Stopwatch(self.state['seconds'])
-    if cfg.reward == 'learned' and self.reward_model is None: self.pretrain()
-    schedule = label_schedule(cfg) if cfg.reward == 'learned' else []
-    done = {m['iteration'] for m in self.store.models(self.name, 'reward')}  # rounds whose reward model exists
-    for k, (step, n_pairs) in enumerate(schedule, 1):
-        if k in done: continue
-        if not self.train_policy(step): break
-        self.checkpoint(round=k)
-        asked, left = len(self.store.pairs(self.name, k)), cfg.label_budget - len(self.store.pairs(self.name))
-        if min(n_pairs - asked, left) > 0: self.ask(k, min(n_pairs - asked, left))
-        self.label()
-        if self._stop.is_set(): break
-        self.train_reward(k)
-    if not self._stopped(): self.train_policy(cfg.total_timesteps)
-    self.checkpoint()
-    wait_for_videos()  # the run is done when its clips are watchable
-    self._save_progress()
-    return {**(self.last_eval or self.evaluate()), 'seconds': self.clock.seconds}
+    try:
+        if cfg.reward == 'learned' and self.reward_model is None: self.pretrain()
+        schedule = label_schedule(cfg) if cfg.reward == 'learned' else []
+        done = {m['iteration'] for m in self.store.models(self.name, 'reward')}  # rounds whose reward model exists
+        for k, (step, n_pairs) in enumerate(schedule, 1):
+            if k in done: continue
+            if not self.train_policy(step): break
+            self.checkpoint(round=k)
+            asked, left = len(self.store.pairs(self.name, k)), cfg.label_budget - len(self.store.pairs(self.name))
+            if min(n_pairs - asked, left) > 0: self.ask(k, min(n_pairs - asked, left))
+            self.label()
+            if self._stop.is_set(): break
+            self.train_reward(k)
+        if not self._stopped(): self.train_policy(cfg.total_timesteps)
+        self.checkpoint()
+        wait_for_videos()  # the run is done when its clips are watchable
+        self._save_progress()
+        result = {**(self.last_eval or self.evaluate()), 'seconds': self.clock.seconds}
+    except BaseException as e:  # the store says how it ended (Ctrl-C: stopped; anything else: failed), then it goes on up
+        with contextlib.suppress(Exception):
+            if isinstance(e, KeyboardInterrupt): self._set_phase('stopped', env_step=self.state['global_step'])
+            else: self._set_phase('failed', error=f'{type(e).__name__}: {e}'.splitlines()[0][:300])
+        raise
+    self._set_phase('stopped' if self._stop.is_set() else 'done', env_step=result['global_step'], labels=result['labels'],
+                    true_return=result['true_return_mean'], true_return_std=result['true_return_std'])
+    return result
 
 # %% ../nbs/10_rlhf.ipynb #b8a1001f
 @patch
-def start(self:RLHF) -> threading.Thread:
-    "Run the loop in a background thread (progress output off); see `status`, `stop`, `wait`."
+def start(self:RLHF) -> W.Output:
+    "Run the loop in a background thread; return the Output widget its messages go to. See `status`, `stop`."
     if self.thread is not None and self.thread.is_alive(): raise UserError(f"run {self.name!r} is already running")
-    self._stop.clear(); self.error = None; self.progress = False
+    self._stop.clear(); self.error = None
+    self.progress = False  # no progress bars from a thread
+    self.log = W.Output(layout=W.Layout(max_height='240px', overflow='auto'))
     def target():
         try: self.result = self.run()
-        except Exception as e: self.error = e
+        except Exception as e: self.error = e; self._say(f"the loop failed: {type(e).__name__}: {e}")
     self.thread = threading.Thread(target=target, name=f'rlhf-{self.name}', daemon=True)
     self.thread.start()
-    return self.thread
+    return self.log
 
 @patch
 def stop(self:RLHF, wait:bool=True):
@@ -343,11 +377,11 @@ def stop(self:RLHF, wait:bool=True):
 
 @patch
 def status(self:RLHF) -> str:
-    "One line: running or not, round, env steps, labels and pending pairs."
-    st, running = self.state, self.thread is not None and self.thread.is_alive()
-    return (f"{'running' if running else 'stopped'}: round {st['round']}, {st['global_step']} env steps, "
-            f"{len(self.store.labeled_pairs(self.name, include_unknown=True))} labels, "
-            f"{len(self.store.pending_pairs(self.name))} pending" + (f", error: {self.error}" if self.error else ''))
+    "One line from the store: what the loop is doing, or how it ended (with a finished run's result); round, steps, labels."
+    st, pending = self.state, len(self.store.pending_pairs(self.name))
+    _, line = run_state(self.store.get_run(self.name).get('phase'), pending)
+    return (f"{line or 'not started'}; round {st['round']}, {st['global_step']:,} env steps, "
+            f"{len(self.store.labeled_pairs(self.name, include_unknown=True))} labels, {pending} pending")
 
 # %% ../nbs/10_rlhf.ipynb #b8a10022
 def train(name:str, # run name: new, or one to resume

@@ -1,12 +1,21 @@
 """The labeling panel in a real browser: JupyterLab 4 on 127.0.0.1 with a token, Debian's Chromium driven by Playwright.
 
-In JupyterLab 4 and in Notebook 7 (the same server): opens a notebook that shows the panel for a run with pairs, checks
-the video plays, clicks Left, presses the key for Right, Backspace to undo, space for a tie, and compares the store and
-the counts on the panel after each step. Also checks that keys do not leak into the notebook (a stray `x` cuts no
-cell) and that the half-speed video really lasts twice as long.
+`test_panel_in_browser`, in JupyterLab 4 and in Notebook 7 (the same server): a notebook shows the panel for a run that
+a real RLHF loop, started in the background from the notebook, fills with pairs and then trains on your labels. Checks:
+a panel rendered under the pointer takes the keys; Escape gives them back (a key then reaches the notebook); no layout
+jump when the first pair arrives (the panel's top and height stay); the video plays and half speed lasts twice as long;
+a click on Left, the right arrow, Backspace (undo) and space (tie) reach the store and the counts; a stray `x` cuts no
+cell; a label pressed within the refusal window is not stored; typing `1 2 0 u` in a code cell with the pointer over
+the panel stores no label and the text lands in the cell; the panel shows "done" with the final return when the
+background run ends, and the run's messages reach the notebook. It also times each key press to the next pair's video
+in the page (`KEYS_TO_NEXT_PAIR_MS`, median of 10, printed; run with -s to see it).
+
+`test_panel_states_and_themes`, in JupyterLab at 760 px wide, light and dark theme: the four states a run's panel
+goes through (empty, waiting for labels, training, done), with no sideways scrolling and readable grey text; each is
+saved as an image of the panel in $RLHF_NB_SCREENSHOTS (default /tmp): `RLHF_NB_SCREENSHOTS=docs` makes the README's.
 Skipped, with the reason, only where chromium or playwright cannot be found (`make test` installs chromium).
 """
-import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
+import json, os, re, shutil, signal, socket, statistics, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -14,6 +23,8 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networki
                  '--disable-sync', '--no-first-run']
 FRONT_ENDS = {'lab': '/lab/tree/{nb}', 'notebook7': '/notebooks/{nb}'}  # JupyterLab 4, Notebook 7: one server
 SHOTS = Path(os.environ.get('RLHF_NB_SCREENSHOTS', '/tmp'))
+N_PAIRS = 14  # the loop's pretraining pairs: 3 labeled one by one, then 11 key presses (10 of them timed)
+THEMES = {'light': 'JupyterLab Light', 'dark': 'JupyterLab Dark'}
 
 
 def _free_port() -> int:
@@ -32,15 +43,26 @@ def _until(pred, timeout, what, every=0.1):
         time.sleep(every)
 
 
-def _notebook(home: Path, run: str) -> dict:
-    src = ("from pathlib import Path\n"
-           "from rlhf_nb.store import Store\n"
-           "from rlhf_nb.labeling import LabelingPanel\n"
-           f"panel = LabelingPanel({run!r}, store=Store(Path({str(home)!r})), poll_seconds=1)\n"
-           "panel")
-    cell = dict(cell_type='code', execution_count=None, id='panelcell', metadata={}, outputs=[], source=src)
-    return dict(cells=[cell], metadata=dict(kernelspec=dict(display_name='Python 3 (ipykernel)', language='python',
-                                                             name='python3')), nbformat=4, nbformat_minor=5)
+def _notebook(cells: list[str]) -> dict:
+    cells = [dict(cell_type='code', execution_count=None, id=f'cell{i}', metadata={}, outputs=[], source=src)
+             for i, src in enumerate(cells)]
+    return dict(cells=cells, metadata=dict(kernelspec=dict(display_name='Python 3 (ipykernel)', language='python',
+                                                            name='python3')), nbformat=4, nbformat_minor=5)
+
+
+def _loop_notebook(home: Path, run: str) -> dict:
+    "A panel on run `run`, an RLHF loop on it (a person's: it waits for the labels) started by the next cell, a scratch cell."
+    panel = ("from pathlib import Path\n"
+             "from rlhf_nb.store import Store\n"
+             "from rlhf_nb.labeling import LabelingPanel\n"
+             "from rlhf_nb.rlhf import RLHF, RLHFConfig\n"
+             f"store = Store(Path({str(home)!r}))\n"
+             f"loop = RLHF({run!r}, RLHFConfig(teacher='human', pretrain_pairs={N_PAIRS}, label_budget={N_PAIRS}, "
+             "total_timesteps=512, eval_every=512, eval_episodes=1, target_return=None, segment_length=20, "
+             "reward_train=dict(n_members=1, max_epochs=30)), store=store)\n"
+             f"panel = LabelingPanel({run!r}, store=store, poll_seconds=0.5)\n"
+             "panel")
+    return _notebook([panel, 'loop.start()', '# scratch'])
 
 
 @pytest.fixture(scope='module')
@@ -51,16 +73,21 @@ def lab(tmp_path_factory):
     try: import playwright.sync_api  # noqa: F401
     except ImportError: pytest.skip('the playwright Python package is not installed (pip install -e ".[dev]")')
     from rlhf_nb.store import Store
-    from rlhf_nb.clips import collect_pairs
     tmp_path = tmp_path_factory.mktemp('browser')
     home = tmp_path / 'home'
     store = Store(home)
     root = tmp_path / 'nbroot'; root.mkdir()
-    for fe in FRONT_ENDS:  # one run and one notebook per front end
-        collect_pairs(store, f'run-{fe}', env_id='CartPole-v1', n_pairs=4, segment_length=20, seed=3)
-        (root / f'panel-{fe}.ipynb').write_text(json.dumps(_notebook(home, f'run-{fe}')))
+    for fe in FRONT_ENDS: (root / f'panel-{fe}.ipynb').write_text(json.dumps(_loop_notebook(home, f'run-{fe}')))
+    for theme in THEMES:
+        store.create_run(f'states-{theme}', 'CartPole-v1')
+        (root / f'states-{theme}.ipynb').write_text(json.dumps(_notebook([
+            "from pathlib import Path\nfrom rlhf_nb.store import Store\nfrom rlhf_nb.labeling import LabelingPanel\n"
+            f"LabelingPanel('states-{theme}', store=Store(Path({str(home)!r})), poll_seconds=0.3)"])))
     dirs = {k: tmp_path / k for k in ('config', 'workspaces', 'settings', 'runtime')}
     for d in dirs.values(): d.mkdir()
+    news = dirs['settings'] / '@jupyterlab' / 'apputils-extension' / 'notification.jupyterlab-settings'
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({'fetchNews': 'false'}))  # no "notified about news?" box over the notebook
     port, token = _free_port(), 'rlhf-nb-browser-test-token'
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(dirs['config']), JUPYTER_RUNTIME_DIR=str(dirs['runtime']),
                JUPYTERLAB_SETTINGS_DIR=str(dirs['settings']), JUPYTERLAB_WORKSPACES_DIR=str(dirs['workspaces']),
@@ -78,7 +105,7 @@ def lab(tmp_path_factory):
         except OSError: return False
     try:
         _until(up, 45, 'jupyter lab to answer', every=0.3)
-        yield dict(url=url, token=token, store=store, chromium=chromium, log=tmp_path / 'lab.log')
+        yield dict(url=url, token=token, store=store, chromium=chromium, log=tmp_path / 'lab.log', settings=dirs['settings'])
     finally:
         try: os.killpg(proc.pid, signal.SIGTERM)
         except ProcessLookupError: pass
@@ -88,56 +115,105 @@ def lab(tmp_path_factory):
         log.close()
 
 
+def _open(page, lab, path: str):
+    "Open a notebook and wait for its kernel, accepting the notebook's own kernel if JupyterLab asks."
+    page.goto(lab['url'] + path + f"?token={lab['token']}")
+    page.locator('.jp-Notebook').first.wait_for(timeout=40_000)
+    page.get_by_text('Kernel status: Idle').first.wait_for(state='attached', timeout=40_000)
+    time.sleep(1.0)
+    dialog = page.locator('.jp-Dialog')
+    if dialog.count(): dialog.get_by_role('button', name='Select').click(); dialog.wait_for(state='detached')
+    page.get_by_text('Kernel status: Idle').first.wait_for(state='attached', timeout=40_000)
+
+
+def _cell(page, text: str):
+    return page.locator('.jp-Notebook .jp-Cell').filter(has_text=text).first
+
+
 VIDEO_STATE = """() => { const v = document.querySelector('.rlhf-labeling-panel video');
-  return v && {paused: v.paused, t: v.currentTime, ready: v.readyState, duration: v.duration, src: v.src,
-               w: v.videoWidth, error: v.error && v.error.code}; }"""
+  return v && getComputedStyle(v).display !== 'none' &&
+         {paused: v.paused, t: v.currentTime, ready: v.readyState, duration: v.duration, src: v.src,
+          w: v.videoWidth, error: v.error && v.error.code}; }"""
 
-
-CLICK_TIMER = """() => { window.__rlhf = {};
+# Installed before the page's own scripts, so this keydown listener runs before the panel's (which stops the event):
+# the time of each key press, to time it to the next pair's video.
+KEY_CLOCK = """window.addEventListener('keydown', (e) => { window.__rlhfKeyT = performance.now(); }, true);"""
+NEXT_VIDEO = """() => { window.__rlhfNext = null;
   const v = document.querySelector('.rlhf-labeling-panel video');
-  const b = [...document.querySelectorAll('.rlhf-labeling-panel button')].find(b => b.textContent.trim().startsWith('Left'));
-  b.addEventListener('click', () => { window.__rlhf.t0 = performance.now(); }, { once: true });
-  new MutationObserver(() => { if (window.__rlhf.t0 && !window.__rlhf.t1) window.__rlhf.t1 = performance.now(); })
-    .observe(v, { attributes: true, attributeFilter: ['src'] }); }"""
+  const o = new MutationObserver(() => { window.__rlhfNext = performance.now(); o.disconnect(); });
+  o.observe(v, { attributes: true, attributeFilter: ['src'] }); }"""
+# Every frame: the panel's top and height, and whether a video is shown.
+SAMPLE_LAYOUT = """() => { window.__rlhfRects = []; const p = document.querySelector('.rlhf-labeling-panel');
+  const f = () => { const r = p.getBoundingClientRect(), v = p.querySelector('video');
+    window.__rlhfRects.push([performance.now(), r.top, r.height, !!v && getComputedStyle(v).display !== 'none']);
+    if (window.__rlhfRects.length < 20000) requestAnimationFrame(f); };
+  requestAnimationFrame(f); }"""
 
 
 @pytest.mark.parametrize('front_end', list(FRONT_ENDS))
 def test_panel_in_browser(lab, front_end):
     from playwright.sync_api import sync_playwright
     store, RUN = lab['store'], f'run-{front_end}'
-    pairs = store.pairs(RUN)
-    assert len(pairs) == 4
-    def label_of(i):
-        lab_ = store.latest_label(pairs[i]['id'])
+    def labels(): return [l for l in store.labels(RUN) if not l['undone']] if store.has_run(RUN) else []
+    def label_of(pair_id):
+        lab_ = store.latest_label(pair_id)
         return None if lab_ is None else lab_['label']
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=lab['chromium'], headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={'width': 1200, 'height': 1000})
         try:
-            page = browser.new_page(viewport={'width': 1200, 'height': 1000})
             page.set_default_timeout(30_000)
-            nb = f'panel-{front_end}.ipynb'
-            page.goto(lab['url'] + FRONT_ENDS[front_end].format(nb=nb) + f"?token={lab['token']}")
-            # Wait for the kernel to be idle before running the cell.
-            page.locator('.jp-Notebook').first.wait_for(timeout=40_000)
-            page.get_by_text('Kernel status: Idle').first.wait_for(state='attached', timeout=40_000)
-            # JupyterLab may ask which kernel to use (its default kernel preference): accept the notebook's own.
-            time.sleep(1.0)
-            dialog = page.locator('.jp-Dialog')
-            if dialog.count(): dialog.get_by_role('button', name='Select').click(); dialog.wait_for(state='detached')
-            page.get_by_text('Kernel status: Idle').first.wait_for(state='attached', timeout=40_000)
-            page.locator('.jp-Cell .jp-InputArea-editor').first.click()
-            page.keyboard.press('Shift+Enter')
+            page.add_init_script(KEY_CLOCK)
+            _open(page, lab, FRONT_ENDS[front_end].format(nb=f'panel-{front_end}.ipynb'))
             panel = page.locator('.rlhf-labeling-panel')
-            panel.wait_for(timeout=40_000)
-            page.locator('.rlhf-labeling-panel video').wait_for(timeout=15_000)
+            def text(): return panel.inner_text()
+            def keys_on(): return 'rlhf-keys-on' in (panel.get_attribute('class') or '')
+
+            # Run the panel's cell from command mode, then rest the pointer where the panel will appear: it takes the keys.
+            first = page.locator('.jp-Notebook .jp-Cell').first
+            first.locator('.jp-InputArea-editor').click()
+            page.keyboard.press('Escape')  # command mode, as after running cells
+            page.keyboard.press('Shift+Enter')
+            box = first.locator('.jp-InputArea').bounding_box()
+            page.mouse.move(box['x'] + 200, box['y'] + box['height'] + 180)
+            panel.wait_for(timeout=60_000)
+            b = panel.bounding_box()
+            assert b['y'] < box['y'] + box['height'] + 180 < b['y'] + b['height'], 'the panel did not appear under the pointer'
+            _until(keys_on, 5, 'the panel that appeared under the pointer to take the keys')
+            assert panel.locator('.rlhf-k-on').is_visible() and not panel.locator('.rlhf-k-off').is_visible()
+            assert 'This run has no pairs yet' in text()
+            empty = panel.bounding_box()
+
+            # Escape gives the keys back: the next key reaches the notebook ('b' inserts a cell below).
+            n_cells = page.locator('.jp-Notebook .jp-Cell').count()
+            page.keyboard.press('Escape')
+            _until(lambda: not keys_on(), 5, 'Escape to give the keys back')
+            assert panel.locator('.rlhf-k-off').is_visible()
+            page.keyboard.press('b')
+            _until(lambda: page.locator('.jp-Notebook .jp-Cell').count() == n_cells + 1, 5, "'b' to reach the notebook")
+
+            # Start the loop in the background; it collects the pairs. The panel must not move when the first arrives.
+            page.evaluate(SAMPLE_LAYOUT)
+            _cell(page, 'loop.start()').locator('.jp-InputArea-editor').click()
+            page.keyboard.press('Shift+Enter')
+            _until(lambda: page.evaluate(VIDEO_STATE), 90, 'the first pair from the loop')
+            time.sleep(1.0)
+            rects = page.evaluate('() => window.__rlhfRects')
+            arrival = next(i for i, r in enumerate(rects) if r[3])
+            assert arrival > 0, 'the layout was not sampled before the first pair arrived'
+            t, top0, h0, _ = rects[arrival - 1]
+            after = [r for r in rects[arrival:] if r[0] - t < 1000]
+            assert all(abs(r[1] - top0) <= 1 and abs(r[2] - h0) <= 1 for r in after), (rects[arrival - 1], after[:5])
+            assert abs(h0 - empty['height']) <= 1, (h0, empty)  # the same size as when it was empty
+            pairs = store.pairs(RUN)
 
             # The video plays: not paused and its clock advances.
-            first = _until(lambda: (s := page.evaluate(VIDEO_STATE)) and s['ready'] >= 2 and s, 15, 'the video to load')
+            first_state = _until(lambda: (s := page.evaluate(VIDEO_STATE)) and s['ready'] >= 2 and s, 15, 'the video to load')
             time.sleep(0.6)
             later = page.evaluate(VIDEO_STATE)
             assert later['error'] is None, later
             assert not later['paused'], later
-            assert later['t'] != first['t'], (first, later)
+            assert later['t'] != first_state['t'], (first_state, later)
             assert later['w'] > 0
             normal_duration = later['duration']
 
@@ -149,27 +225,25 @@ def test_panel_in_browser(lab, front_end):
             panel.get_by_role('button', name='1×').click()
 
             def counts_on_panel():
-                m = re.search(r'(\d+) of (\d+) labeled', panel.inner_text())
+                m = re.search(r'(\d+) of (\d+) labeled', text())
                 return m and (int(m.group(1)), int(m.group(2)))
-            assert counts_on_panel() == (0, 4)
+            _until(lambda: counts_on_panel() == (0, N_PAIRS), 10, f'the panel to count 0 of {N_PAIRS} labeled')
+            assert 'training loop: waiting for your labels' in text()
 
-            # Click Left: the first pair gets 'left' in the store and the next video replaces it. The page itself
-            # times the click to the video's new source (a round trip through the kernel and the store).
+            # Click Left: the first pair gets 'left' in the store and the next video replaces it.
             src0 = page.evaluate(VIDEO_STATE)['src']
-            page.evaluate(CLICK_TIMER)
             panel.get_by_role('button', name=re.compile('^Left')).click()
             _until(lambda: page.evaluate(VIDEO_STATE)['src'] != src0, 10, 'the next video after a click')
-            click_to_video_ms = _until(lambda: page.evaluate('() => window.__rlhf.t1 && window.__rlhf.t1 - window.__rlhf.t0'),
-                                       5, 'the page to time the click')
-            _until(lambda: label_of(0) == 'left', 10, "pair 1's label in the store")
+            _until(lambda: label_of(pairs[0]['id']) == 'left', 10, "pair 1's label in the store")
             assert store.latest_label(pairs[0]['id'])['labeler'] == 'human'
-            _until(lambda: counts_on_panel() == (1, 4), 10, 'the panel to say 1 of 4 labeled')
+            _until(lambda: counts_on_panel() == (1, N_PAIRS), 10, 'the panel to say 1 labeled')
 
-            # Keys: pointer over the panel, the right arrow labels the second pair 'right'.
-            panel.hover()
+            # Keys (the click gave the panel the keys): the right arrow labels the second pair 'right', once it was seen.
+            assert keys_on()
+            time.sleep(0.4)
             page.keyboard.press('ArrowRight')
-            _until(lambda: label_of(1) == 'right', 10, "pair 2's label from the ArrowRight key")
-            _until(lambda: counts_on_panel() == (2, 4), 10, 'the panel to say 2 of 4 labeled')
+            _until(lambda: label_of(pairs[1]['id']) == 'right', 10, "pair 2's label from the ArrowRight key")
+            _until(lambda: counts_on_panel() == (2, N_PAIRS), 10, 'the panel to say 2 labeled')
 
             # A key the panel ignores must not reach the notebook: 'x' would cut the cell in command mode.
             n_cells = page.locator('.jp-Notebook .jp-Cell').count()
@@ -178,29 +252,150 @@ def test_panel_in_browser(lab, front_end):
             assert page.locator('.jp-Notebook .jp-Cell').count() == n_cells
             assert page.locator('.rlhf-labeling-panel').count() == 1
 
-            # Backspace undoes the latest label: pair 2 is pending again and back on screen.
+            # Backspace undoes the latest label: pair 2 is pending again and back on screen, as the run's pair #2.
             page.keyboard.press('Backspace')
-            _until(lambda: label_of(1) is None, 10, 'the undo to reach the store')
-            _until(lambda: counts_on_panel() == (1, 4), 10, 'the panel to say 1 of 4 labeled after undo')
-            assert f"#{pairs[1]['id']}" in panel.inner_text()
-            s = store.summary(RUN)
-            assert counts_on_panel() == (s['pairs'] - s['pending'], s['pairs'])
+            _until(lambda: label_of(pairs[1]['id']) is None, 10, 'the undo to reach the store')
+            _until(lambda: counts_on_panel() == (1, N_PAIRS), 10, 'the panel to say 1 labeled after undo')
+            assert 'Pair #2 ·' in text() and 'Undid your label on pair #2' in text()
 
             # Space is a tie, once: it must not also press the button that has the focus since the click.
             n_labels = len(store.labels(RUN))
+            time.sleep(0.4)
             page.keyboard.press(' ')
-            _until(lambda: label_of(1) == 'tie', 10, "pair 2's tie from the space key")
+            _until(lambda: label_of(pairs[1]['id']) == 'tie', 10, "pair 2's tie from the space key")
             time.sleep(0.5)
             assert len(store.labels(RUN)) == n_labels + 1
-            _until(lambda: counts_on_panel() == (2, 4), 10, 'the panel to say 2 of 4 labeled after the tie')
-            time.sleep(0.3)
+            _until(lambda: counts_on_panel() == (2, N_PAIRS), 10, 'the panel to say 2 labeled after the tie')
+            assert 'Undid your label' not in text()  # messages clear when the next pair shows
+
+            # Two keys at once: the first labels pair 3; the second comes before pair 4 could be seen and is refused.
+            time.sleep(0.4)
+            page.keyboard.press('1'); page.keyboard.press('2')
+            _until(lambda: 'Not stored: right came' in text(), 10, 'the note that the second key was refused')
+            assert (label_of(pairs[2]['id']), label_of(pairs[3]['id'])) == ('left', None)
+            assert len(labels()) == 3
+
+            # Typing in a code cell with the pointer over the panel: the text lands in the cell, no label is stored.
+            scratch = _cell(page, '# scratch')
+            scratch.locator('.jp-InputArea-editor').click()
+            assert not keys_on()
+            panel.hover()
+            page.keyboard.press('End')
+            page.keyboard.type(' 1 2 0 u')
+            _until(lambda: '# scratch 1 2 0 u' in scratch.locator('.jp-InputArea-editor').inner_text(), 5, 'the text in the cell')
+            time.sleep(1.0)
+            assert len(labels()) == 3 and not keys_on() and counts_on_panel() == (3, N_PAIRS)
+            page.keyboard.press('Escape')
+
+            # The rest by keys, each after the pair was seen: the page times every key press to the next pair's video.
+            panel.click(position={'x': 6, 'y': 6})  # a click on the panel gives it the keys
+            assert keys_on()
+            ms = []
+            for k in range(N_PAIRS - 3):
+                time.sleep(0.4)
+                last = k == N_PAIRS - 4
+                if not last: page.evaluate(NEXT_VIDEO)
+                page.keyboard.press('1' if k % 2 else '2')
+                if last: break
+                ms.append(_until(lambda: page.evaluate('() => window.__rlhfNext && window.__rlhfNext - window.__rlhfKeyT'),
+                                 10, f'the video after key press {k + 1}'))
+            _until(lambda: len(labels()) == N_PAIRS, 10, 'every pair labeled')
+            print(f'KEYS_TO_NEXT_PAIR_MS {front_end}: median {statistics.median(ms):.1f} ms, '
+                  f'max {max(ms):.1f} ms over {len(ms)} key presses: {[round(x) for x in ms]}')
+
+            # The loop trains on the labels and ends: the panel says done, with the final return from the store.
+            _until(lambda: 'training loop: done: final true return' in text(), 180, 'the panel to say the run is done')
+            phase = store.get_run(RUN)['phase']
+            assert phase['state'] == 'done' and f"final true return {phase['true_return']:.1f}" in text()
+            assert 'The run is done' in text()
+            log = _cell(page, 'loop.start()').locator('.jp-Cell-outputArea').inner_text()
+            assert f'{N_PAIRS} pairs of run' in log and 'reward model 0:' in log and 'true return' in log, log
             page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}.png'), full_page=False)
-            print(f'{front_end}: click on Left to the next video in the page: {click_to_video_ms:.0f} ms')
-            assert click_to_video_ms < 2000  # the target is 100 ms; bounded loosely here, a shared machine is noisy
+            page.set_viewport_size({'width': 760, 'height': 1000})
+            time.sleep(0.5)
+            assert page.evaluate(READABILITY)['wide'] == [], 'sideways scrolling at 760 px'
+            assert statistics.median(ms) <= 30, ms  # as fast as before the keys were guarded
         except Exception:
             page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}_failed.png'))
             print('cell output at failure:', page.locator('.jp-OutputArea').all_inner_texts())
             print('lab log:', lab['log'].read_text()[-3000:])
             raise
         finally:
+            browser.close()
+
+
+# Contrast of the panel's grey text against the page behind it (WCAG's formula), and any sideways scrolling.
+READABILITY = """() => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => { const f = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+                               return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const bg = (el) => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+                       if (c.length < 4 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+  const over = (fg, back) => fg.length < 4 ? fg.slice(0, 3) : fg.slice(0, 3).map((x, i) => fg[3] * x + (1 - fg[3]) * back[i]);
+  const contrast = (el) => { const back = bg(el), fg = over(rgb(getComputedStyle(el).color), back);
+                             const [a, b] = [lum(fg), lum(back)].sort((x, y) => y - x); return (a + 0.05) / (b + 0.05); };
+  const p = document.querySelector('.rlhf-labeling-panel');
+  const grey = [...p.querySelectorAll('.rlhf-muted')].filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden');
+  const wide = [p, ...p.querySelectorAll('*'), ...document.querySelectorAll('.jp-WindowedPanel-outer, .jp-Notebook, .jp-OutputArea')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+    .map(e => e.className);
+  return { contrast: Math.min(...grey.map(contrast)), grey: grey.length, wide, panelWidth: p.getBoundingClientRect().width };
+}"""
+
+
+def test_panel_states_and_themes(lab):
+    "Empty, waiting, training, done: in the light and the dark theme at 760 px, readable, no sideways scrolling; saved."
+    from playwright.sync_api import sync_playwright
+    from rlhf_nb.clips import collect_pairs
+    store, me = lab['store'], dict(pid=os.getpid(), host=socket.gethostname())
+    themes = lab['settings'] / '@jupyterlab' / 'apputils-extension' / 'themes.jupyterlab-settings'
+    themes.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=lab['chromium'], headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={'width': 760, 'height': 900})
+        try:
+            page.set_default_timeout(30_000)
+            for theme, theme_name in THEMES.items():
+                themes.write_text(json.dumps({'theme': theme_name}))
+                run = f'states-{theme}'
+                _open(page, lab, f'/lab/workspaces/{theme}/tree/states-{theme}.ipynb')  # a workspace with only this notebook
+                assert page.evaluate("() => document.body.dataset.jpThemeName") == theme_name
+                page.locator('.jp-Notebook .jp-Cell .jp-InputArea-editor').first.click()
+                page.keyboard.press('Shift+Enter')
+                panel = page.locator('.rlhf-labeling-panel')
+                panel.wait_for(timeout=60_000)
+                page.mouse.move(5, 5)  # the pointer away from the panel: "keys: off", but while labeling
+                def readable(where):
+                    r = page.evaluate(READABILITY)
+                    assert r['wide'] == [], f'sideways scrolling at 760 px in the {theme} theme, {where}: {r}'
+                    assert r['grey'] >= 3 and r['contrast'] >= 4.5, f'grey text in the {theme} theme, {where}: {r}'
+                def shot(state, wait_for):
+                    _until(lambda: wait_for in panel.inner_text(), 20, f'the {state} panel in the {theme} theme')
+                    time.sleep(0.8)
+                    readable(state)
+                    panel.screenshot(path=str(SHOTS / f'panel_{theme}_{state}.png'), animations='disabled')
+                _until(lambda: 'This run has no pairs yet' in panel.inner_text(), 20, 'the empty panel')
+                readable('beside the file browser')  # the narrowest place: JupyterLab's file browser open
+                page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current').click()  # close it
+                shot('empty', 'This run has no pairs yet')
+                collect_pairs(store, run, n_pairs=3, segment_length=25, seed=11)
+                store.update_run(run, phase=dict(state='waiting', **me))
+                _until(lambda: page.evaluate(VIDEO_STATE) and page.evaluate(VIDEO_STATE)['ready'] >= 2, 20, 'the video')
+                panel.click(position={'x': 6, 'y': 6})  # keys: on
+                shot('waiting', 'waiting for your labels (3)')
+                for name in ('Left', 'Right', 'Left'):  # a person's labels, each after the pair was seen
+                    time.sleep(0.4)
+                    panel.get_by_role('button', name=re.compile('^' + name)).click()
+                _until(lambda: store.pending_pairs(run) == [], 10, 'the three labels')
+                page.mouse.move(5, 5)  # keys: off again
+                store.update_run(run, phase=dict(state='training', what='policy', env_step=20_480, eval=187.4, **me))
+                shot('training', 'env step 20,480')
+                store.update_run(run, phase=dict(state='done', true_return=500.0, true_return_std=0.0, env_step=61_440, **me))
+                shot('done', 'The run is done')
+        except Exception:
+            page.screenshot(path=str(SHOTS / 'rlhf_nb_panel_states_failed.png'))
+            print('lab log:', lab['log'].read_text()[-3000:])
+            raise
+        finally:
+            themes.unlink(missing_ok=True)
             browser.close()

@@ -1,5 +1,7 @@
 """The labeling panel without a browser: every button and key against the store, the background poller seeing pairs
-and labels written by other processes, and a new panel (a kernel restart) continuing where the last one stopped."""
+and labels written by other processes, and a new panel (a kernel restart) continuing where the last one stopped.
+The panels here answer at once, so they pass `min_seconds=0` (a person's panel refuses a label within 0.3 s of its
+pair appearing); `test_refusal_window_in_real_time` keeps the default."""
 import subprocess, sys, time
 import pytest
 from rlhf_nb.store import Store
@@ -28,7 +30,7 @@ def _label(store, pair_id):
 
 def test_buttons_and_keys_reach_the_store(run):
     store, ids = run
-    p = LabelingPanel('panel', store=store, labeler='alice', poll_seconds=0)
+    p = LabelingPanel('panel', store=store, labeler='alice', poll_seconds=0, min_seconds=0)
     expect = {}
     # Each of the four buttons, by its text, labels the pair on screen.
     for choice in ('Left', 'Right', 'Tie', 'Unknown'):
@@ -73,17 +75,17 @@ def test_buttons_and_keys_reach_the_store(run):
 
 def test_a_new_panel_continues_and_undoes_the_old_ones_label(run):
     store, ids = run
-    a = LabelingPanel('panel', store=store, poll_seconds=0)
+    a = LabelingPanel('panel', store=store, poll_seconds=0, min_seconds=0)
     a.submit('left'); a.submit('right')
     a.close()  # as if the kernel restarted: nothing lived only in the widget
-    b = LabelingPanel('panel', store=store, poll_seconds=0)
+    b = LabelingPanel('panel', store=store, poll_seconds=0, min_seconds=0)
     assert b.current['id'] == ids[2]
     assert (b.progress.value, b.progress.max) == (2, 8)
     b.submit('undo')
     assert _label(store, ids[1]) is None and _label(store, ids[0]) == 'left'
     assert b.current['id'] == ids[1]
     # Another labeler's labels are not this labeler's to undo.
-    c = LabelingPanel('panel', store=store, labeler='bob', poll_seconds=0)
+    c = LabelingPanel('panel', store=store, labeler='bob', poll_seconds=0, min_seconds=0)
     c.submit('undo')
     assert 'Nothing to undo' in c.messages[-1]
     assert _label(store, ids[0]) == 'left'
@@ -92,10 +94,27 @@ def test_a_new_panel_continues_and_undoes_the_old_ones_label(run):
 
 def test_seconds_on_screen_are_stored(run):
     store, ids = run
-    p = LabelingPanel('panel', store=store, poll_seconds=0)
+    p = LabelingPanel('panel', store=store, poll_seconds=0, min_seconds=0)
     time.sleep(0.3)
     p.submit('left')
     assert 0.3 <= store.latest_label(ids[0])['seconds'] < 5
+    p.close()
+
+
+def test_refusal_window_in_real_time(run):
+    "With the default window, a label within 0.3 s of its pair is refused (nothing stored, a note shown); later it is taken."
+    store, ids = run
+    p = LabelingPanel('panel', store=store, poll_seconds=0)
+    assert p.min_seconds == 0.3
+    assert p.submit('left') is None and p.handle_key({'key': '2'}) == 'right'  # both at once: refused
+    assert store.labels('panel') == [] and p.current['id'] == ids[0]
+    assert p.messages and all(m.startswith('Not stored: ') for m in p.messages) and len(p.out.outputs) == 2
+    time.sleep(0.31)
+    assert p.submit('left') is not None
+    assert _label(store, ids[0]) == 'left' and p.current['id'] == ids[1]
+    assert p.messages == [] and p.out.outputs == ()  # the notes were about the last pair
+    assert p.submit('right') is None  # the next pair just appeared
+    assert _label(store, ids[1]) is None
     p.close()
 
 
@@ -110,7 +129,7 @@ def test_poller_sees_other_processes(home):
     "Pairs added and labels given by other processes show up on the panel by themselves, without a refresh."
     store = Store(home)
     store.create_run('live', 'CartPole-v1')
-    p = LabelingPanel('live', store=store, poll_seconds=0.2)
+    p = LabelingPanel('live', store=store, poll_seconds=0.2, min_seconds=0)
     assert p.current is None and 'no pairs yet' in p.notice.value
     p.start_polling()
     try:
