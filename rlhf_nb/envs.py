@@ -6,8 +6,10 @@
 from __future__ import annotations
 import os
 os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')  # CartPole renders through pygame; no screen needed
+os.environ.setdefault('SDL_AUDIODRIVER', 'dummy')  # Atari's 'human' mode (gymnasium's checker tries it) opens audio; no sound card needed
 
 import gymnasium as gym
+from gymnasium.utils import RecordConstructorArgs
 import numpy as np
 
 from .core import UserError
@@ -38,12 +40,17 @@ def check_env_id(env_id:str, # a gymnasium id such as 'CartPole-v1' or 'ALE/Pong
     return env_id
 
 # %% ../nbs/01_envs.ipynb #e0a1e009
-class FireResetEnv(gym.Wrapper):
+class FireResetEnv(gym.Wrapper, RecordConstructorArgs):
     "Press FIRE after a reset, for games that wait for it (e.g. Breakout, Pong)."
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
+    def __init__(self, env:gym.Env, # an Atari env whose action 1 is FIRE
+                ):
+        RecordConstructorArgs.__init__(self)  # no arguments besides the env: the spec rebuilds it from the name alone
+        gym.Wrapper.__init__(self, env)
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = self.env.reset(seed=seed, options=options)
         obs, _, terminated, truncated, info = self.env.step(1)
-        if terminated or truncated: obs, info = self.env.reset(**kwargs)
+        if terminated or truncated: obs, info = self.env.reset(seed=seed, options=options)
         return obs, info
 
 def _wait_for_fire(env) -> bool:
@@ -51,10 +58,12 @@ def _wait_for_fire(env) -> bool:
     return len(meanings) >= 3 and meanings[1] == 'FIRE'
 
 # %% ../nbs/01_envs.ipynb #e0a1e012
-class EpisodicLifeEnv(gym.Wrapper):
+class EpisodicLifeEnv(gym.Wrapper, RecordConstructorArgs):
     "Training only: a lost life ends the episode (`info['life_lost']`), and `reset()` carries on with the same game."
-    def __init__(self, env):
-        super().__init__(env)
+    def __init__(self, env:gym.Env, # an Atari env (its `unwrapped.ale` counts the lives)
+                ):
+        RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
         self.lives, self.game_over = 0, True
 
     def step(self, action):
@@ -65,11 +74,12 @@ class EpisodicLifeEnv(gym.Wrapper):
         self.lives = lives
         return obs, reward, terminated or lost, truncated, info
 
-    def reset(self, **kwargs):
-        if self.game_over: obs, info = self.env.reset(**kwargs)
+    def reset(self, *, seed=None, options=None):
+        if self.game_over or seed is not None or options is not None:  # a seeded reset is always a new game
+            obs, info = self.env.reset(seed=seed, options=options)
         else:  # a life was lost: one no-op step carries on with the same game
             obs, _, terminated, truncated, info = self.env.step(0)
-            if terminated or truncated: obs, info = self.env.reset(**kwargs)
+            if terminated or truncated: obs, info = self.env.reset()
         self.game_over, self.lives = False, self.env.unwrapped.ale.lives()
         return obs, info
 
@@ -101,11 +111,17 @@ def make_env(env_id:str='CartPole-v1', # gymnasium id
     return env
 
 # %% ../nbs/01_envs.ipynb #e0a1e015
-class RecordGameStatistics(gym.vector.VectorWrapper):
+class RecordGameStatistics(gym.vector.VectorWrapper, RecordConstructorArgs):
     "Put the true return `'r'` and length `'l'` of each finished game in `info['episode']`, with the mask `info['_episode']`."
-    def reset(self, seed=None, options=None):
+    def __init__(self, env:gym.vector.VectorEnv, # a vector env with SAME_STEP autoreset
+                ):
+        RecordConstructorArgs.__init__(self)
+        gym.vector.VectorWrapper.__init__(self, env)
+        self.returns, self.lengths = np.zeros(self.num_envs), np.zeros(self.num_envs, dtype=np.int64)  # (N,) running sums
+
+    def reset(self, *, seed=None, options=None):
         obs, info = self.env.reset(seed=seed, options=options)
-        self.returns, self.lengths = np.zeros(self.num_envs), np.zeros(self.num_envs, dtype=np.int64)  # (N,)
+        self.returns[:], self.lengths[:] = 0.0, 0
         return obs, info
 
     def step(self, actions):
