@@ -89,6 +89,18 @@ def _runs(args):
         n = store.export_run(args.name, args.path, history=args.history, overwrite=args.force)
         print(f"exported {n} labels of run {args.name!r} to {args.path}")
 
+# %% ../nbs/12_cli.ipynb #f0c11013
+def _sweep(args):
+    from rlhf_nb.sweep import format_results, parse_grid, parse_seeds, sweep, sweep_results
+    if args.show:
+        res = sweep_results(args.show)
+        print(json.dumps(res) if args.json else format_results(res)); return
+    if args.json: raise UserError("--json goes with --show NAME")
+    if not args.name: raise UserError("sweep needs --name NAME (or --show NAME)")
+    sweep(parse_grid(args.grid) if args.grid else None, None if args.seeds is None else parse_seeds(args.seeds), args.name,
+          env_id=args.env_id, threshold=args.threshold, address=args.address, num_cpus=args.num_cpus,
+          retry_failed=args.retry_failed)
+
 # %% ../nbs/12_cli.ipynb #f0c1100c
 def make_parser() -> argparse.ArgumentParser:
     "The `rlhf-nb` argument parser."
@@ -156,6 +168,24 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument('--history', action='store_true', help='every label given, undone ones included (default: the current label of each pair)')
     r.add_argument('--force', action='store_true', help='replace PATH if it exists')
     c.set_defaults(fn=_runs)
+
+    c = sub.add_parser('sweep', help='a study: a grid of runs × seeds on Ray (this machine, or a cluster)',
+                       description="Run every cell (a grid condition and a seed) of a sweep as a Ray task, or go on with a "
+                                   "sweep that stopped: only its unfinished cells run. Results go to <data home>/sweeps/NAME/.")
+    c.add_argument('--name', default=None, help='sweep name: new, or one to go on with')
+    c.add_argument('--env-id', default=None, help="gymnasium id of every cell (default: the sweep's, else CartPole-v1)")
+    c.add_argument('--grid', nargs='+', action='extend', default=None, metavar='FIELD=V1,V2',
+                   help="RLHFConfig fields and their values, e.g. teacher=oracle,mistake label_budget=20,50,100 "
+                        "(one value: the same in every cell; ppo.FIELD, reward_train.FIELD for their settings)")
+    c.add_argument('--seeds', default=None, help='seeds of every condition: a count (5) or a list (0,3,7); default 3')
+    c.add_argument('--threshold', type=float, default=None,
+                   help="a final true return counted as reached (default: the env family's target return, 475 on CartPole)")
+    c.add_argument('--address', default=None, help='a Ray cluster to join (default $RAY_ADDRESS; none: Ray on this machine)')
+    c.add_argument('--num-cpus', type=int, default=None, help="a Ray started here: cells at once (default: this machine's cores)")
+    c.add_argument('--retry-failed', action='store_true', help='run failed cells again too')
+    c.add_argument('--show', default=None, metavar='NAME', help='print how sweep NAME stands (finished or running) and exit')
+    c.add_argument('--json', action='store_true', help='with --show: print one JSON object')
+    c.set_defaults(fn=_sweep)
 
     c = sub.add_parser('demo', help='CartPole end to end with the oracle teacher, headless')
     c.add_argument('--name', default=None, help='run name (default: a fresh demo-<time> run)')
