@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib, csv, io, itertools, json, os, shutil, signal, socket, statistics, sys, tempfile, threading, time
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
+from typing import Callable
 
 from .core import UserError, atomic_write, check_run_name, data_home, torch_threads
 from .store import Store
@@ -15,8 +16,9 @@ from .ppo import PPOConfig
 from .rlhf import RLHF, RLHFConfig
 
 # %% auto #0
-__all__ = ['parse_grid', 'check_grid', 'parse_seeds', 'sweep_cells', 'make_spec', 'run_cell', 'sweep_dir', 'sweep_results',
-           'write_tables', 'format_results', 'plot_sweep', 'ray_session', 'sweep']
+__all__ = ['parse_grid', 'check_grid', 'parse_seeds', 'grid_conditions', 'check_conditions', 'sweep_cells', 'make_spec',
+           'run_cell', 'sweep_dir', 'sweep_results', 'write_tables', 'format_results', 'plot_sweep', 'ray_session',
+           'sweep']
 
 # %% ../nbs/11_sweep.ipynb #sw110006
 _SETTINGS = {'ppo': PPOConfig, 'reward_train': RewardConfig}  # RLHFConfig fields that hold another config's fields
@@ -84,9 +86,37 @@ def parse_seeds(text:str, # a count ('5': seeds 0 to 4) or a list ('0,3,7')
     try: return int(text) if ',' not in text else [int(s) for s in text.split(',') if s.strip()]
     except ValueError: raise UserError(f"--seeds {text!r}: give a count (5) or a list of seeds (0,3,7)") from None
 
-# %% ../nbs/11_sweep.ipynb #sw110012
 def _describe(fields_:dict) -> str: return ' '.join(f'{k}={v}' for k, v in fields_.items())
 
+def grid_conditions(grid:dict, # {field: values}, checked by `check_grid`
+                   ) -> list[dict]:
+    "Every combination of `grid`'s values, a condition {field: value} each, the last field varying fastest."
+    return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+
+def check_conditions(conditions:list[dict], # each {field: value}, a single value per field
+                    ) -> list[dict]:
+    "`conditions` checked as a grid's values are: known fields, text read as the field's type; all set the same fields, none twice."
+    if not isinstance(conditions, (list, tuple)) or not conditions:
+        raise UserError("conditions: give a non-empty list of {field: value} dicts")
+    out, seen = [], set()
+    for c in conditions:
+        if not isinstance(c, dict): raise UserError(f"condition {c!r}: give a dict of {{field: value}}")
+        many = [f for f, v in c.items() if isinstance(v, (list, tuple, range, dict))]
+        if many: raise UserError(f"condition {_describe(c)}: {many[0]} has one value in a condition (a grid takes lists)")
+        c = {f: v[0] for f, v in check_grid(c).items()}
+        if out and set(c) != set(out[0]):
+            raise UserError(f"condition {_describe(c)} sets {', '.join(c) or 'no field'}, the first sets "
+                            f"{', '.join(out[0]) or 'no field'}: every condition sets the same fields")
+        if json.dumps(c, sort_keys=True) in seen: raise UserError(f"condition {_describe(c)} is given twice")
+        seen.add(json.dumps(c, sort_keys=True))
+        out.append({f: c[f] for f in out[0]} if out else c)  # the first condition's order of fields
+    return out
+
+def _values(conditions:list[dict]) -> dict[str, list]:
+    "{field: its distinct values, in order}: the grid that `conditions` span (theirs exactly if they came from one)."
+    return {f: list({json.dumps(c[f]): c[f] for c in conditions}.values()) for f in conditions[0]}
+
+# %% ../nbs/11_sweep.ipynb #sw110012
 def _cell_config(spec:dict, fields_:dict, seed:int) -> RLHFConfig:
     "The `RLHFConfig` of one cell: the sweep's options, the condition's fields on top, the seed; no early stop unless set."
     options = {'target_return': None, **spec['options'], **{k: v for k, v in fields_.items() if '.' not in k}, 'seed': seed}
@@ -102,30 +132,28 @@ def _cell_config(spec:dict, fields_:dict, seed:int) -> RLHFConfig:
     return cfg
 
 def _layout(spec:dict) -> list[dict]:
-    "id, condition, fields and seed of every cell: conditions in grid order, seeds within."
-    names, cells = list(spec['grid']), []
-    for i, values in enumerate(itertools.product(*spec['grid'].values())):
-        cells += [dict(id=f'c{i:03d}-s{s}', condition=i, fields=dict(zip(names, values)), seed=s) for s in spec['seeds']]
-    return cells
+    "id, condition, fields and seed of every cell: conditions in order, seeds within."
+    return [dict(id=f'c{i:03d}-s{s}', condition=i, fields=c, seed=s)
+            for i, c in enumerate(spec['conditions']) for s in spec['seeds']]
 
 def sweep_cells(spec:dict, # from `make_spec`
                ) -> list[dict]:
     "Every cell of a sweep with its full settings (`config`, an `RLHFConfig` as a dict)."
     return [{**c, 'config': asdict(_cell_config(spec, c['fields'], c['seed']))} for c in _layout(spec)]
 
-def make_spec(grid:dict|None=None, # {RLHFConfig field: values}
+def make_spec(grid:dict|list[dict]|None=None, # {RLHFConfig field: values}, or a list of conditions {field: value}
               seeds:int|list[int]=3, # a count (seeds 0 to n-1) or a list of seeds
               env_id:str='CartPole-v1', # the env of every cell, unless the grid sweeps env_id
               threshold:float|None=None, # a final true return at least this counts as reached (default: the env family's target_return)
               **options, # RLHFConfig fields every cell shares, e.g. total_timesteps=20_000
              ) -> dict:
     "A sweep's settings, checked: every cell's `RLHFConfig` is built, so a bad grid fails before anything runs."
-    grid = check_grid(grid or {})
+    conditions = check_conditions(grid) if isinstance(grid, (list, tuple)) else grid_conditions(check_grid(grid or {}))
     seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seeds or len(set(seeds)) < len(seeds): raise UserError(f"seeds {seeds}: give a count of at least 1, or distinct seeds")
     options = {k: asdict(v) if is_dataclass(v) else v for k, v in options.items() if v is not None}
-    if 'teacher' not in grid: options.setdefault('teacher', 'oracle')
-    spec = json.loads(json.dumps(dict(env_id=env_id, grid=grid, seeds=seeds, options=options, threshold=threshold)))
+    if 'teacher' not in conditions[0]: options.setdefault('teacher', 'oracle')
+    spec = json.loads(json.dumps(dict(env_id=env_id, conditions=conditions, seeds=seeds, options=options, threshold=threshold)))
     for c in _layout(spec)[::len(seeds)]: _cell_config(spec, c['fields'], c['seed'])
     return spec
 
@@ -141,6 +169,7 @@ def _one_line(e:BaseException) -> str:
 def run_cell(config:dict|RLHFConfig, # the cell's settings
              name:str='cell', # the run's name in its data home
              threads:int=1, # torch CPU threads of the run (a sweep runs one cell per core)
+             analyse:Callable[[RLHF], dict]|None=None, # of the finished run: its result is kept as `analysis`
             ) -> dict:
     "One RLHF run in a temporary data home, deleted after: its results, or its error in one line."
     start, home = time.perf_counter(), tempfile.mkdtemp(prefix='rlhf_nb_cell_')
@@ -151,12 +180,13 @@ def run_cell(config:dict|RLHFConfig, # the cell's settings
         with torch_threads(threads):
             loop = RLHF(name, cfg, store=store, progress=False)
             final = loop.run()
+            if analyse: out['analysis'] = analyse(loop)
         labels = [lab['label'] for _, lab in store.labeled_pairs(name, include_unknown=True)]
         curve = [[m['global_step'], round(statistics.fmean(m['true_returns']), 2)]
                  for m in _jsonl(loop.dir / 'metrics.jsonl') if m['true_returns']]
         out.update(status='done', final_true_return=final['true_return_mean'], final_true_return_std=final['true_return_std'],
-                   env_steps=final['global_step'], labels=len(labels), ties=labels.count('tie'), final=final,
-                   evaluations=_jsonl(loop.dir / 'evals.jsonl'), curve=curve)
+                   env_steps=final['global_step'], labels=len(labels), ties=labels.count('tie'),
+                   unknown=labels.count('unknown'), final=final, evaluations=_jsonl(loop.dir / 'evals.jsonl'), curve=curve)
     except Exception as e:
         out.update(status='failed', error=_one_line(e))
     finally:
@@ -185,7 +215,7 @@ def _summary(spec:dict, rows:list[dict]) -> list[dict]:
         finals = [r['final_true_return'] for r in group if r['status'] == 'done']
         env_id = group[0].get('env_id', spec['env_id'])
         threshold = spec['threshold'] if spec['threshold'] is not None else RLHFConfig.for_env(env_id).target_return
-        out.append(dict(condition=group[0]['condition'], **{f: group[0][f] for f in spec['grid']}, seeds=len(group),
+        out.append(dict(condition=group[0]['condition'], **{f: group[0][f] for f in spec['conditions'][0]}, seeds=len(group),
                         **{s: sum(r['status'] == s for r in group) for s in ('done', 'failed', 'pending')},
                         mean=statistics.fmean(finals) if finals else None,
                         std=statistics.stdev(finals) if len(finals) > 1 else 0.0 if finals else None,
@@ -233,7 +263,7 @@ def _num(v) -> str: return '-' if v is None else f'{v:.1f}'
 def format_results(res:dict, # from `sweep_results`
                   ) -> str:
     "The summary of a sweep as text: counts, a line per condition, the errors of failed cells."
-    c, grid = res['counts'], res['grid']
+    c, grid = res['counts'], _values(res['conditions'])
     varying = [f for f, v in grid.items() if len(v) > 1]
     n, seeds = len(res['summary']), len(res['seeds'])
     lines = [f"sweep {res['name']}: {c['cells']} cells ({n} condition{'s' * (n > 1)} × {seeds} seed{'s' * (seeds > 1)}): "
@@ -263,17 +293,17 @@ def _mean_curve(evaluations:list[list[dict]]) -> tuple[list, list]:
 def plot_sweep(name:str, # sweep name
                home:Path|str|None=None, # data home (default `core.data_home()`)
                path:Path|str|None=None, # save the figure here (PNG) if given
-               x:str|None=None, # the grid field on the x axis (default: the last numeric field that varies)
+               x:str|None=None, # the swept field on the x axis (default: the last numeric field that varies)
               ):
     "Final true return against a swept field (seeds as points) and each condition's learning curve."
     from matplotlib import rcParams
     from matplotlib.figure import Figure
     res, colors = sweep_results(name, home), rcParams['axes.prop_cycle'].by_key()['color']
-    grid, records = res['grid'], _records(Path(res['dir']))
+    grid, records = _values(res['conditions']), _records(Path(res['dir']))
     varying = [f for f, v in grid.items() if len(v) > 1]
     numeric = lambda f: all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in grid[f])
     if x is None: x = ([f for f in varying if numeric(f)] or varying or [None])[-1]
-    elif x not in grid: raise UserError(f"x={x!r} is not a field of sweep {name!r}'s grid: {', '.join(grid)}")
+    elif x not in grid: raise UserError(f"x={x!r} is not a field of sweep {name!r}'s conditions: {', '.join(grid)}")
     values = grid[x] if x else [None]
     pos = (lambda v: v) if x and numeric(x) else (lambda v: values.index(v))
     others = [f for f in varying if f != x]
@@ -344,11 +374,11 @@ def _check_folder(name:str, home, spec:dict|None) -> dict:
 
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
-def _run_cells(ray, cells:list[dict], name:str, home, bar) -> None:
+def _run_cells(ray, cells:list[dict], name:str, home, bar, analyse=None) -> None:
     "Run `cells` as Ray tasks, one CPU each; write each result and the tables as it comes back."
     folder, task = sweep_dir(name, home), ray.remote(num_cpus=1, max_retries=1)(run_cell)
     order = sorted(cells, key=lambda c: (c['seed'], c['condition']))  # seed by seed: every condition gets its first seeds first
-    running = {task.remote(c['config'], c['id']): c for c in order}
+    running = {task.remote(c['config'], c['id'], analyse=analyse): c for c in order}
     main = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _interrupt) if main else None  # `kill` stops a sweep as Ctrl-C does
     try:
@@ -365,7 +395,7 @@ def _run_cells(ray, cells:list[dict], name:str, home, bar) -> None:
         if main: signal.signal(signal.SIGTERM, before)
 
 # %% ../nbs/11_sweep.ipynb #sw110031
-def sweep(grid:dict|None, # {RLHFConfig field: values}, e.g. {'teacher': ['oracle', 'mistake']} (None: the sweep's saved grid)
+def sweep(grid:dict|list[dict]|None, # {field: values}, e.g. {'teacher': ['oracle', 'mistake']}, or [{field: value}] (None: saved)
           seeds:int|list[int]|None, # a count (seeds 0 to n-1) or a list (None: the saved seeds, else 3)
           name:str, # the sweep's name: new, or one to go on with
           env_id:str|None=None, # the env of every cell unless the grid sweeps env_id (None: saved, else CartPole-v1)
@@ -373,11 +403,12 @@ def sweep(grid:dict|None, # {RLHFConfig field: values}, e.g. {'teacher': ['oracl
           address:str|None=None, # a Ray cluster to join (default `$RAY_ADDRESS`; none: Ray on this machine)
           num_cpus:int|None=None, # a Ray started here: cells at once (default: this machine's cores)
           retry_failed:bool=False, # run failed cells again too
+          analyse:Callable[[RLHF], dict]|None=None, # of each finished run, kept in its cell's record as `analysis` (see `run_cell`)
           home:Path|str|None=None, # data home (default `core.data_home()`)
           progress:bool=True, # a progress bar counting cells, and the summary at the end
           **options, # RLHFConfig fields every cell shares, e.g. total_timesteps=20_000
          ) -> dict:
-    "Run every cell of a grid × seeds not yet done as a Ray task; write the results to `sweep_dir(name)`; return them."
+    "Run every cell (condition × seed) not yet done as a Ray task; write the results to `sweep_dir(name)`; return them."
     given = grid is not None or seeds is not None or env_id is not None or threshold is not None or bool(options)
     spec = make_spec(grid, 3 if seeds is None else seeds, env_id or 'CartPole-v1', threshold, **options) if given else None
     spec = _check_folder(name, home, spec)
@@ -394,7 +425,7 @@ def sweep(grid:dict|None, # {RLHFConfig field: values}, e.g. {'teacher': ['oracl
         if todo:
             with ray_session(address, num_cpus) as ray, \
                  tqdm(total=total, initial=total - len(todo), desc=f'sweep {name}', unit='cell', disable=not progress) as bar:
-                _run_cells(ray, todo, name, home, bar)
+                _run_cells(ray, todo, name, home, bar, analyse)
     except KeyboardInterrupt:
         print(f"sweep {name!r} stopped; its finished cells are kept: run it again to go on", file=sys.stderr, flush=True)
         raise

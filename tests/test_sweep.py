@@ -1,6 +1,6 @@
-"""`rlhf-nb sweep` on a real local Ray with tiny budgets: bad grids are one line and exit 2 before Ray starts; a
-4-cell sweep interrupted after its first cell keeps it, stops cleanly, and started again runs only the rest; a
-failing cell is recorded while the others finish; no Ray process outlives the sweep."""
+"""`rlhf-nb sweep` on a real local Ray with tiny budgets: bad grids (and lists of conditions) are one line and exit 2
+before Ray starts; a 4-cell sweep interrupted after its first cell keeps it, stops cleanly, and started again runs
+only the rest; a failing cell is recorded while the others finish; no Ray process outlives the sweep."""
 import json, os, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 import pytest
@@ -33,6 +33,24 @@ def test_bad_grids_fail_before_ray_starts(home, capsys, monkeypatch):
     code, out, err = run_main(capsys, 'sweep', '--show', 'nobody')
     assert code == 2 and "no sweep named 'nobody'" in err
     one_line_error(rlhf_nb('sweep', '--name', 'bad', '--grid', 'selection=random'), "selection 'random'")
+
+def test_bad_conditions_fail_before_ray_starts(home, monkeypatch):
+    "A list of conditions, from Python, is checked as a grid is: a one-line error before Ray starts, nothing written."
+    import ray
+    from rlhf_nb.core import UserError
+    from rlhf_nb.sweep import sweep
+    def refuse(*a, **k): raise AssertionError("Ray was started for bad conditions")
+    monkeypatch.setattr(ray, 'init', refuse)
+    ok = {'label_budget': 20, 'pretrain_pairs': 8}
+    for conditions, msg in (([], 'non-empty list'), ([ok, {'budget': 50}], "unknown grid field 'budget'"),
+                            ([ok, {'label_budget': 50}], 'every condition sets the same fields'),
+                            ([ok, {'pretrain_pairs': 8, 'label_budget': 20}], 'is given twice'),
+                            ([ok, {'label_budget': 'lots', 'pretrain_pairs': 8}], "'lots' is not an int"),
+                            ([ok, {'label_budget': [50, 100], 'pretrain_pairs': 8}], 'one value in a condition'),
+                            ([ok, {'label_budget': 1, 'pretrain_pairs': 1}], 'label budget 1')):
+        with pytest.raises(UserError) as e: sweep(conditions, 2, 'bad')
+        assert msg in str(e.value) and '\n' not in str(e.value), (conditions, e.value)
+    assert not (home / 'sweeps').exists()
 
 def test_without_ray_says_how_to_install(home, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, 'ray', None)  # `import ray` fails as if it were not installed
