@@ -88,6 +88,31 @@ def _runs(args):
     elif args.runs_cmd == 'export':
         n = store.export_run(args.name, args.path, history=args.history, overwrite=args.force)
         print(f"exported {n} labels of run {args.name!r} to {args.path}")
+    elif args.runs_cmd == 'check': return _check(store, args)
+
+def _check(store, args) -> int:
+    "`runs check`: print what `check_run` found (and did); exit code 1 while problems are left, else 0."
+    from rlhf_nb.store import FILE_KINDS
+    store.get_run(args.name)  # no such run: one line now, before loading torch
+    from rlhf_nb.rlhf import check_run
+    r = check_run(args.name, repair=args.repair, store=store)
+    left = r['left'] if args.repair else r['problems']
+    if args.json: print(json.dumps(r)); return 1 if left else 0
+    name, files = args.name, r['files']
+    kinds = ', '.join(f"{c['checked']} {FILE_KINDS[k]}{'s' * (c['checked'] != 1)}" for k, c in files.items() if c['checked'])
+    print(f"run {name!r}: {sum(c['checked'] for c in files.values())} files checked ({kinds or 'none'})")
+    if r['busy']: print(f"its loop is running ({r['busy']}): a file being written may show as missing")
+    for p in r['problems']:  # one line per file: missing/damaged, its kind, the file (relative to the run folder), the error
+        error = '' if p['state'] == 'missing' else f"  {p['error']}"
+        print(f"  {p['state']:<8} {FILE_KINDS[p['kind']] + ':':<19} {p['file']}{error}")
+    for line in r.get('repaired', []): print(f"  repaired: {line}")
+    if any(r['set_aside'].values()):
+        print('set aside (kept, never used): ' + ', '.join(f"{n} {t}" for t, n in r['set_aside'].items() if n))
+    if not r['problems']: print('no missing or damaged files')
+    elif left: print(f"{len(left)} problem(s): `rlhf-nb runs check {name} --repair` sets aside the pairs whose clips are "
+                     f"damaged and replaces damaged checkpoints by intact earlier ones; it never deletes a label")
+    else: print(f"repaired: `rlhf-nb train --name {name}` goes on with what is intact")
+    return 1 if left else 0
 
 # %% ../nbs/12_cli.ipynb #f0c11013
 def _sweep(args):
@@ -156,7 +181,7 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--json', action='store_true', help='print one JSON object')
     c.set_defaults(fn=_eval)
 
-    c = sub.add_parser('runs', help='list, show, delete, fork and export runs')
+    c = sub.add_parser('runs', help='list, show, delete, fork, export and check runs')
     rs = c.add_subparsers(dest='runs_cmd', metavar='ACTION', parser_class=_Parser, required=True)
     rs.add_parser('list', help='each run with env id, pairs, labeled, pending')
     r = rs.add_parser('show', help="one run's counts and latest reward model metrics"); r.add_argument('name')
@@ -167,6 +192,14 @@ def make_parser() -> argparse.ArgumentParser:
     r = rs.add_parser('export', help='labels with their pairs to JSON or CSV (by extension)'); r.add_argument('name'); r.add_argument('path')
     r.add_argument('--history', action='store_true', help='every label given, undone ones included (default: the current label of each pair)')
     r.add_argument('--force', action='store_true', help='replace PATH if it exists')
+    r = rs.add_parser('check', help="read every file of a run: what is missing or damaged (exit code 1 if any)",
+                      description="Read every file of a run (segment arrays, videos, reward models, policy checkpoints, "
+                                  "logs) and report what is missing or damaged. Exit code: 0 no problem (or --repair dealt "
+                                  "with all), 1 problems found and left, 2 a user error.")
+    r.add_argument('name')
+    r.add_argument('--json', action='store_true', help="print one JSON object (its 'problems': file, kind, state, error)")
+    r.add_argument('--repair', action='store_true', help='set aside pairs with damaged clips, replace damaged checkpoints '
+                                                         'by intact earlier ones, mend logs; labels are never deleted')
     c.set_defaults(fn=_runs)
 
     c = sub.add_parser('sweep', help='a study: a grid of runs × seeds on Ray (this machine, or a cluster)',
@@ -202,8 +235,7 @@ def main(argv:list[str]|None=None, # arguments (default: `sys.argv[1:]`)
     try:
         args = make_parser().parse_args(argv)
         if args.cmd is None: make_parser().print_help(); return 0
-        args.fn(args)
-        return 0
+        return args.fn(args) or 0  # a handler may return an exit code (`runs check`: 1 when problems are found)
     except UserError as e:
         if debug: raise
         print(f"rlhf-nb: error: {e}", file=sys.stderr)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .core import UserError, check_run_name
 from .envs import check_env_id, make_env, render_frame
-from .video import encode_pair_video, queue_video_job, read_video, video_format, wait_for_videos
+from .video import encode_pair_video, is_encoding, queue_video_job, read_video, read_video_bytes, video_format, wait_for_videos
 
 # %% auto #0
 __all__ = ['ARRAY_KEYS', 'Segment', 'Policy', 'RandomPolicy', 'segment_stream', 'collect_segments', 'sample_pairs', 'clip_frames',
@@ -247,12 +247,13 @@ def _store_pairs(store, name, iteration, segs, pairs, fps, background=False, vid
         lp = folder / f'{key}-left.{fmt}' if clip[i] is None else None  # a segment's own clip video is written once
         rp = folder / f'{key}-right.{fmt}' if clip[j] is None else None
         clip[i], clip[j], pair_videos[n] = clip[i] or lp, clip[j] or rp, folder / f'{key}-pair.{fmt}'
-        jobs.append(partial(_encode_pair_job, segs[i], segs[j], pair_videos[n], fps, lp, rp, fmt))
+        jobs.append((partial(_encode_pair_job, segs[i], segs[j], pair_videos[n], fps, lp, rp, fmt),
+                     [v for v in (pair_videos[n], lp, rp) if v is not None]))
     if jobs: folder.mkdir(parents=True, exist_ok=True)
     rel = lambda p: None if p is None else p.relative_to(run).as_posix()
     try:
         if not background:
-            for job in jobs: job()
+            for job, _ in jobs: job()
         with store.batch():  # all of this chunk's records, or none
             seg_ids = {}
             for s in sorted(clip):
@@ -268,7 +269,7 @@ def _store_pairs(store, name, iteration, segs, pairs, fps, background=False, vid
             if path is not None: path.unlink(missing_ok=True)
         raise
     if background:
-        for job in jobs: queue_video_job(job)
+        for job, paths in jobs: queue_video_job(job, paths)  # `video.is_encoding` knows these paths until written
     return ids
 
 # %% ../nbs/05_clips.ipynb #c1b2c047
@@ -280,7 +281,10 @@ def load_segment(store, # a `rlhf_nb.store.Store`
     rec = store.segment(seg_id)
     seg = Segment.from_arrays(store.segment_arrays(seg_id), **rec)
     if frames and rec.get('video'):
-        path = store.file_path(rec['run'], rec['video'])
-        if not path.exists(): wait_for_videos()  # it may still be queued for encoding in this process
-        seg.frames = read_video(path)  # (T, H, W, 3)
+        if is_encoding(store.file_path(rec['run'], rec['video'])): wait_for_videos()  # queued in this process
+        seg.frames = store.read_file(rec['run'], rec['video'], 'video', _read_frames)  # (T, H, W, 3)
     return seg
+
+def _read_frames(path:Path) -> np.ndarray:
+    read_video_bytes(path)  # whole, or a ValueError saying what is wrong
+    return read_video(path)

@@ -11,8 +11,8 @@ import ipywidgets as W
 from fastcore.basics import patch
 
 from .core import UserError, check_run_name
-from .store import LABELS, Store
-from .video import slowed_mp4, toggle_free_box
+from .store import LABELS, DamagedFile, Store
+from .video import is_encoding, read_video_bytes, slowed_mp4, toggle_free_box
 
 # %% auto #0
 __all__ = ['ACTIONS', 'KEYS', 'RUN_STATES', 'key_action', 'run_state', 'LabelingPanel']
@@ -96,7 +96,7 @@ class LabelingPanel(W.VBox):
         self._queue, self._skipped, self._cache, self._numbers = [], {}, {}, {}
         self._speed, self._shown_at, self._counts, self._phase = 1, time.monotonic(), None, None
         self._teach_record, self._models, self._oracle = {}, {}, None
-        self._poller, self._stop, self._encoding, self._choosing = None, threading.Event(), False, False
+        self._poller, self._stop, self._media, self._choosing = None, threading.Event(), '', False
         self._css_class = f'rlhf-p-{uuid.uuid4().hex[:8]}'  # this panel's own CSS rules (the video's shape)
         self._build(keyboard)  # the widgets: self.title, self.video, self.buttons, self.progress, self.out, ...
         super().__init__(children=self._children(), layout=W.Layout(width='100%', max_width='760px', padding='10px 14px'))
@@ -289,32 +289,37 @@ def _step_speed(self:LabelingPanel, step:int):
         self.speed.value = factors[min(max(factors.index(self.speed.value) + step, 0), len(factors) - 1)]
 
 # %% ../nbs/08_labeling.ipynb #a6b00018
-_ENCODING_GRACE_S = 600  # a pair younger than this whose video file is missing is taken to be still encoding
-
 @patch
 def _video_bytes(self:LabelingPanel, pair:dict, speed:int=1) -> tuple[bytes, str]|None:
-    "The bytes and format ('mp4' or 'gif') of `pair`'s side-by-side video at a slow-down `speed`, cached."
+    "The bytes and format ('mp4' or 'gif') of `pair`'s side-by-side video at a slow-down `speed`, cached; None if it has none."
     key = (pair['id'], speed)
     if key not in self._cache:
         if not pair.get('video'): return None
-        path = self.store.run_dir(self.name) / pair['video']
-        if not path.exists(): return None
-        data, fmt = path.read_bytes(), path.suffix.lstrip('.').lower()
+        data, fmt = self.store.read_file(self.name, pair['video'], 'video', read_video_bytes)  # DamagedFile: missing or damaged
         if speed > 1 and fmt == 'mp4': data = slowed_mp4(data, speed) or data
         if len(self._cache) >= _CACHE_SIZE: self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (data, fmt)
     return self._cache[key]
 
 @patch
+def _media_of(self:LabelingPanel, pair:dict) -> tuple[tuple[bytes, str]|None, str]:
+    "(`_video_bytes`, '') for a pair with its video; else (None, why): 'encoding', 'missing', 'damaged' or 'none'."
+    try: media = self._video_bytes(pair, self._speed)
+    except DamagedFile as e:
+        if not e.missing: return None, 'damaged'
+        return None, 'encoding' if is_encoding(e.path) else 'missing'
+    return media, ('' if media is not None else 'none')
+
+@patch
 def _prefetch(self:LabelingPanel):
     "Read the next pair's video into the cache, so showing it costs no disk read."
-    if self._queue: self._video_bytes(self._queue[0], self._speed)
+    if self._queue: self._media_of(self._queue[0])
 
 @patch
 def _number(self:LabelingPanel, pair:dict) -> int:
     "The pair's number within its run: 1 for the run's first pair (the store is read only for a pair not yet numbered)."
     if pair['id'] not in self._numbers:
-        self._numbers = {p['id']: i for i, p in enumerate(self.store.pairs(self.name), 1)}
+        self._numbers = {p['id']: i for i, p in enumerate(self.store.pairs(self.name, include_set_aside=True), 1)}  # stable
     return self._numbers.get(pair['id'], 0)
 
 @patch
@@ -332,9 +337,7 @@ def _show(self:LabelingPanel, pair:dict|None):
     "Put `pair` on screen (or the notice that nothing is pending) and start its clock."
     if pair is None or self.current is None or pair['id'] != self.current['id']: self._clear_messages()
     self.current, self._shown_at = pair, time.monotonic()
-    media = None if pair is None else self._video_bytes(pair, self._speed)
-    waiting = pair is not None and media is None and bool(pair.get('video'))  # it has a video, but no file yet
-    self._encoding = waiting and time.time() - pair.get('created', 0) < _ENCODING_GRACE_S
+    media, self._media = (None, '') if pair is None else self._media_of(pair)
     for b in [*self.buttons.values(), self.skip_button, self.replay_button]: b.disabled = pair is None
     if media is None:
         self.video.layout.display = self.image.layout.display = 'none'
@@ -356,11 +359,18 @@ def _show(self:LabelingPanel, pair:dict|None):
 def _notice_text(self:LabelingPanel, pair:dict|None) -> str:
     "What to say in place of the video: why there is none, and (from the run's state) what comes next."
     big = "<div style='font-size:1.05em'>{}</div><div class='rlhf-muted' style='margin-top:4px'>{}</div>"
-    if pair is not None and self._encoding:
-        again = ('It appears here by itself in a moment.' if self.poll_seconds > 0 else
-                 'Call <code>panel.poll()</code> to look again.')
-        return big.format(f"Pair #{self._number(pair)}: video being encoded…", again + ' Or skip it for now.')
-    if pair is not None: return big.format(f"Pair #{self._number(pair)} has no video file.", 'Label it anyway, or skip it.')
+    if pair is not None:
+        n, check = self._number(pair), f"<code>rlhf-nb runs check {_e(self.name)} --repair</code>"
+        if self._media == 'encoding':
+            again = ('It appears here by itself in a moment.' if self.poll_seconds > 0 else
+                     'Call <code>panel.poll()</code> to look again.')
+            return big.format(f"Pair #{n}: video being encoded…", again + ' Or skip it for now.')
+        if self._media == 'missing':
+            return big.format(f"Pair #{n}: its video file is missing (nothing is encoding it).",
+                              f"Skip it (<b>s</b>); {check} sets such pairs aside.")
+        if self._media == 'damaged':
+            return big.format(f"Pair #{n}: its video file is damaged.", f"Skip it (<b>s</b>); {check} sets such pairs aside.")
+        return big.format(f"Pair #{n} has no video file.", 'Label it anyway, or skip it.')
     counts = self._counts or {}
     total, (state, line) = counts.get('pairs', 0), run_state(self._phase, counts.get('pending', 0))
     have = 'This run has no pairs yet.' if total == 0 else f'All {total} pairs are labeled.'
@@ -434,9 +444,11 @@ def poll(self:LabelingPanel):
         if self.current is not None and self.current['id'] not in {p['id'] for p in pending}:
             gone = self.current
             self._show(self._next_pair())
-            self._say(f"Pair #{self._number(gone)} was labeled elsewhere; moving on.")
+            aside = self.store.pair(gone['id']).get('set_aside')
+            self._say(f"Pair #{self._number(gone)} was " + ('set aside (its clips are damaged)' if aside else 'labeled elsewhere')
+                      + "; moving on.")
         elif self.current is None and self._queue: self._show(self._next_pair())
-        elif self.current is not None and self._encoding: self._show(self.current)  # its video may be there now
+        elif self.current is not None and self._media in ('encoding', 'missing'): self._show(self.current)  # it may be there now
         self._refresh_counts()
         self._prefetch()
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_reward.ipynb #r4c00003
 from __future__ import annotations
-import copy, math, os, time
+import copy, math, os, sys, time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +19,7 @@ from fastcore.basics import patch
 
 from .core import UserError, atomic_write, check_run_name, get_device, torch_threads
 from .envs import make_env, make_vector_env
-from .store import Store, wait_for_labels
+from .store import Store, read_latest, read_run_file, read_weights, wait_for_labels
 from .clips import collect_segments, sample_pairs
 from .teachers import make_teacher
 
@@ -227,7 +227,7 @@ def load(cls:RewardModel, path, # a file written by `RewardModel.save`
          device=None, # where to put the model (default cpu)
         ) -> RewardModel:
     "Load a saved reward model with `weights_only=True` (no code runs from the file)."
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = read_weights(path)  # a damaged file raises here; `store.read_run_file` turns that into one line
     if not isinstance(ckpt, dict) or ckpt.get('format') != 'rlhf_nb.reward/1':
         raise UserError(f"{path} is not an rlhf_nb reward model checkpoint")
     model = cls(**ckpt['config'])
@@ -569,7 +569,9 @@ def _reward_model(model:RewardModel|str|Path, # a model, or the path of a saved 
                   action_space:gym.Space, # one env's action space
                  ) -> tuple[RewardModel, RewardModel|str]:
     "The fitted model to reward with, checked against the spaces, and what a spec records for it: a file's path, else the model."
-    model, recorded = (RewardModel.load(model), str(Path(model).absolute())) if isinstance(model, (str, Path)) else (model, model)
+    if isinstance(model, (str, Path)):  # a file (a damaged one: one line naming it); its path is what a spec records
+        model, recorded = read_run_file(model, 'reward', RewardModel.load), str(Path(model).absolute())
+    else: recorded = model
     _fitted(model)
     shape, n = tuple(model.config['obs_shape']), model.config['n_actions']
     if tuple(obs_space.shape) != shape or getattr(action_space, 'n', None) != n:
@@ -702,7 +704,8 @@ def retrain(store, # a `store.Store`
                                         norm_obs=norm_obs, norm_actions=norm_actions)
     model.env_id = run['env_id']  # saved with it: the file says which env it rewards
     path = model.save(_model_file(store, name, iteration))
-    model_id = store.add_model(name, 'reward', iteration, path, metrics=metrics, n_members=len(model.members))
+    model_id = store.add_model(name, 'reward', iteration, path, metrics=metrics, n_members=len(model.members),
+                               env_steps=run.get('env_steps', 0))  # how far the policy was: said when going back to it
     record = next(m for m in reversed(store.models(name, 'reward')) if m['id'] == model_id)
     return model, {**record, 'path': str(path)}
 
@@ -723,15 +726,23 @@ def pretrain_reward(store, # a `store.Store`
 
 def load_reward_model(store, # a `store.Store`
                       name:str, # run name
-                      record:dict|None=None, # a model record (default: the run's latest reward model)
+                      record:dict|None=None, # a model record (default: the run's latest reward model, else the one before)
                       device=None, # where to put it
+                      say=None, # where a note goes that the latest is damaged (default: printed to stderr)
                      ) -> RewardModel|None:
-    "Load a run's reward model from its record (None if the run has none yet)."
-    record = record or store.latest_model(check_run_name(name), 'reward')
-    if record is None: return None
-    path = store.file_path(name, record['file'])
-    if not path.exists(): raise UserError(f"the reward model file {path} of run {name!r} is missing")
-    return RewardModel.load(path, device=device)
+    "Load a run's reward model (None if the run has none yet); a damaged latest one is said, and the previous one loaded."
+    load = lambda path: RewardModel.load(path, device=device)
+    if record is not None: return store.read_file(check_run_name(name), record['file'], 'reward', load)
+    records = store.models(check_run_name(name), 'reward')[::-1][:2]  # the latest, then the previous
+    if not records: return None
+    model, used, damaged = read_latest([store.file_path(name, r['file']) for r in records], 'reward', load, name)
+    if damaged is not None:
+        rec = records[1]
+        at = f"round {rec['iteration']}" + (f", env step {rec['env_steps']:,}" if 'env_steps' in rec else '')
+        (say or _stderr)(damaged.fallback(used, at))
+    return model
+
+def _stderr(message:str): print(message, file=sys.stderr, flush=True)
 
 # %% ../nbs/07_reward.ipynb #r4c0005d
 def _reward_source(source:str|Path, # a run name, or the path of a saved reward model
@@ -743,7 +754,7 @@ def _reward_source(source:str|Path, # a run name, or the path of a saved reward 
     if isinstance(source, Path) or str(source).endswith('.pt') or '/' in str(source) or os.sep in str(source):
         path = Path(source).expanduser()
         if not path.is_file(): raise UserError(f"no reward model file {path}")
-        env_id = env_id or RewardModel.load(path).env_id
+        env_id = env_id or read_run_file(path, 'reward', RewardModel.load).env_id
         if env_id is None: raise UserError(f"{path} does not say which env it rewards: give env_id=, e.g. 'CartPole-v1'")
         return path, env_id
     store, name = store or Store(), check_run_name(source)
@@ -752,9 +763,8 @@ def _reward_source(source:str|Path, # a run name, or the path of a saved reward 
     if not found:
         which = '' if iteration is None else f' of iteration {iteration}'
         raise UserError(f"run {name!r} has no reward model{which} yet: train one first (rlhf-nb pretrain --name {name})")
-    path = store.file_path(name, found[-1]['file'])
-    if not path.exists(): raise UserError(f"the reward model file {path} of run {name!r} is missing")
-    return path, env_id or run['env_id']
+    store.read_file(name, found[-1]['file'], 'reward', RewardModel.load)  # a missing or damaged file: one line, now
+    return store.file_path(name, found[-1]['file']), env_id or run['env_id']
 
 def learned_reward_env(source:str|Path, # a run name (its reward model from the store), or the path of a saved reward model
                        env_id:str|None=None, # gymnasium id; default: the run's env, or the one saved in the file

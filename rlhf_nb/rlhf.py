@@ -4,7 +4,8 @@
 
 # %% ../nbs/10_rlhf.ipynb #b8a10003
 from __future__ import annotations
-import contextlib, json, os, socket, threading, time
+import contextlib, json, os, shutil, socket, sys, threading, time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -14,18 +15,19 @@ import torch
 
 from fastcore.basics import patch
 
-from .core import UserError, atomic_write, check_run_name, config_from, seed_everything
+from .core import UserError, atomic_write, check_run_name, config_from, seed_everything, torch_threads
 from .envs import check_env_id, is_atari, make_vector_env
-from .store import Store, wait_for_labels
-from .video import wait_for_videos
+from .store import DamagedFile, Store, read_latest, read_run_file, read_weights, wait_for_labels
+from .store import read_arrays, read_jsonl  # the readers of segment files and logs
+from .video import verify_video, wait_for_videos
 from .clips import collect_pairs
 from .teachers import TEACHERS, label_pending, make_teacher
-from .reward import LearnedRewardVecWrapper, RewardConfig, disagreement_scorer, load_reward_model, retrain
+from .reward import LearnedRewardVecWrapper, RewardConfig, RewardModel, disagreement_scorer, load_reward_model, retrain
 from .labeling import run_state
 from .ppo import PPO, PPOConfig, evaluate_policy
 
 # %% auto #0
-__all__ = ['RLHFConfig', 'label_schedule', 'Stopwatch', 'RLHF', 'train', 'evaluate', 'plot_learning_curves', 'demo']
+__all__ = ['RLHFConfig', 'label_schedule', 'Stopwatch', 'RLHF', 'train', 'evaluate', 'check_run', 'plot_learning_curves', 'demo']
 
 # %% ../nbs/10_rlhf.ipynb #b8a10006
 @dataclass
@@ -135,6 +137,7 @@ class RLHF:
                  progress:bool=True, # show progress bars and messages
                 ):
         self.name, self.store, self.progress = check_run_name(name), store or Store(), progress
+        self.log = None  # `start()`'s Output widget, where the background run's messages go
         existing = self.store.get_run(name) if self.store.has_run(name) else None
         if config is None:
             saved = (existing or {}).get('loop_config')
@@ -146,12 +149,11 @@ class RLHF:
         self.store.ensure_run(name, config.env_id)
         self.store.update_run(name, loop_config=asdict(config))
         self.dir = self.store.run_dir(name)
-        self.reward_model = load_reward_model(self.store, name) if config.reward == 'learned' else None
+        self.reward_model = load_reward_model(self.store, name, say=self._warn) if config.reward == 'learned' else None
         self.envs = self.ppo = None  # made by `_start_policy`, on first use
         self.last_eval = None  # the latest evaluation on the true reward
         self.clock = Stopwatch(self.state['seconds'])  # the run's wall time, across resumes
         self.thread, self.result, self.error = None, None, None  # `start()`'s background run
-        self.log = None  # `start()`'s Output widget, where the background run's messages go
         self._stop, self._phase_at = threading.Event(), 0.0  # `_phase_at`: when the phase was last written
 
     def __repr__(self): return f"RLHF({self.name!r}, {self.state})"
@@ -166,6 +168,11 @@ class RLHF:
         "A message for the person: to `start()`'s Output widget in the background, else printed (with `progress`)."
         if self.log is not None: self.log.append_stdout(msg + '\n')
         elif self.progress: print(msg, flush=True)
+
+    def _warn(self, msg:str):
+        "A message the person must see, with or without `progress`: e.g. that the run goes on from an earlier file."
+        if self.log is not None: self.log.append_stdout(msg + '\n')
+        else: print(msg, file=sys.stderr, flush=True)
 
     def _set_phase(self, state:str, # one of `labeling.RUN_STATES`
                    **details, # what goes with it: env_step, eval, round, pairs, labels, true_return, error, ...
@@ -239,14 +246,38 @@ def pretrain(self:RLHF) -> dict|None:
     return self.train_reward(0)
 
 # %% ../nbs/10_rlhf.ipynb #b8a10018
-@patch
-def _checkpoint_path(self:RLHF) -> Path: return self.dir / 'checkpoints' / 'ppo.pt'
+_CHECKPOINT = 'checkpoints/ppo.pt'  # the latest policy checkpoint, relative to the run folder
 
-def _truncate_log(path:Path, step:int):
-    "Keep the JSON lines of `path` up to global step `step`."
+def _previous(path:Path) -> Path:
+    "Where the checkpoint before `path` is kept: ppo.pt -> ppo.prev.pt."
+    return path.with_name(f'{path.stem}.prev{path.suffix}')
+
+def _read_policy(path:Path) -> dict:
+    "A policy checkpoint's state dict, rebuilt into a PPO once, so a file that reads but does not fit counts as damaged."
+    state = read_weights(path)
+    PPO.from_state_dict(state, device='cpu')
+    return state
+
+@patch
+def _checkpoint_paths(self:RLHF) -> list[Path]:
+    "The run's policy checkpoints: the latest, then the previous one."
+    return [self.dir / _CHECKPOINT, _previous(self.dir / _CHECKPOINT)]
+
+@patch
+def _policy_state(self:RLHF) -> dict|None:
+    "PPO's saved state: the latest checkpoint, or the previous one if the latest is damaged (said); None before the first."
+    paths = self._checkpoint_paths()
+    if not any(p.exists() for p in paths) and self.store.latest_model(self.name, 'policy') is None: return None
+    state, used, damaged = read_latest(paths, 'policy', _read_policy, self.name)
+    if damaged is not None: self._warn(damaged.fallback(used, f"env step {state['global_step']:,}"))
+    return state
+
+def _truncate_log(path:Path, step:int, run:str|None=None):
+    "Keep the JSON lines of `path` up to global step `step` (a damaged log raises `DamagedFile`, and is left as it is)."
     if not path.exists(): return
-    lines = [l for l in path.read_text().splitlines() if l.strip() and json.loads(l)['global_step'] <= step]
-    with atomic_write(path, fsync=False) as tmp: tmp.write_text(''.join(l + '\n' for l in lines))
+    rows = read_run_file(path, 'log', read_jsonl, run)
+    with atomic_write(path, fsync=False) as tmp:
+        tmp.write_text(''.join(json.dumps(r) + '\n' for r in rows if r.get('global_step', 0) <= step))
 
 @patch
 def _start_policy(self:RLHF):
@@ -258,13 +289,11 @@ def _start_policy(self:RLHF):
     if cfg.reward == 'learned':
         if self.reward_model is None: raise UserError(f"run {self.name!r} has no reward model yet: pretrain first")
         envs = LearnedRewardVecWrapper(envs, self.reward_model)
-    path, log = self._checkpoint_path(), self.dir / 'metrics.jsonl'
+    state, log = self._policy_state(), self.dir / 'metrics.jsonl'
     self.dir.mkdir(parents=True, exist_ok=True)
-    if path.exists():  # resume: PPO's log lines after the checkpoint are redone, so drop them first
-        self.ppo = PPO.from_state_dict(torch.load(path, weights_only=True, map_location='cpu'), envs, log_path=log)
-        _truncate_log(log, self.ppo.global_step)
-    else:
-        self.ppo = PPO(pcfg, envs, seed=cfg.seed, log_path=log)
+    if state is None: self.ppo = PPO(pcfg, envs, seed=cfg.seed, log_path=log)
+    else: self.ppo = PPO.from_state_dict(state, envs, log_path=log)  # resume
+    _truncate_log(log, self.ppo.global_step, self.name)  # PPO's log lines after the checkpoint are redone: drop them first
     self.envs = envs
 
 @patch
@@ -277,9 +306,15 @@ def _save_progress(self:RLHF, round:int|None=None, # the round reached (default:
 @patch
 def checkpoint(self:RLHF, round:int|None=None, # the round it belongs to (default: the latest recorded)
               ) -> Path:
-    "Save PPO's state (whole, or not at all) and record it in the store as the run's latest policy."
-    path = self._checkpoint_path()
-    with atomic_write(path) as tmp: torch.save(self.ppo.state_dict(), tmp)
+    "Save PPO's state (whole, or not at all), keeping the one it replaces as the previous; record it in the store."
+    path, prev = self._checkpoint_paths()
+    with contextlib.ExitStack() as stack:  # exits last-in first-out: the previous is renamed into place first
+        tmp = stack.enter_context(atomic_write(path))
+        if path.exists():
+            try: read_run_file(path, 'policy', read_weights, self.name)
+            except DamagedFile as e: self._warn(f"run {self.name!r}: {e.problem}; replaced by the new one, not kept")
+            else: shutil.copyfile(path, stack.enter_context(atomic_write(prev)))
+        torch.save(self.ppo.state_dict(), tmp)
     self._save_progress(round)
     self.store.add_model(self.name, 'policy', self.state['round'], path, metrics=dict(global_step=self.ppo.global_step))
     return path
@@ -404,24 +439,163 @@ def train(name:str, # run name: new, or one to resume
 def evaluate(name:str, # run name
              episodes:int=10, # episodes on a fixed set of seeds
              store:Store|None=None, # default: the data home's
+             say=None, # where a note goes that the latest checkpoint is damaged (default: printed to stderr)
             ) -> dict:
-    "The latest policy of run `name` on the true reward: mean, std, episodes, env steps, labels."
+    "The latest policy of run `name` on the true reward (the previous checkpoint if the latest is damaged): mean, std, ..."
     store = store or Store()
     run = store.get_run(check_run_name(name))
     if episodes < 1: raise UserError(f"--episodes {episodes}: use at least 1")
     record = store.latest_model(name, 'policy')
     if record is None: raise UserError(f"run {name!r} has no trained policy yet: rlhf-nb train --name {name}")
     path = store.file_path(name, record['file'])
-    if not path.exists(): raise UserError(f"the policy file {path} of run {name!r} is missing")
-    ppo = PPO.from_state_dict(torch.load(path, weights_only=True, map_location='cpu'))
+    state, used, damaged = read_latest([path, _previous(path)], 'policy', _read_policy, name)
+    if damaged is not None: (say or _stderr)(damaged.fallback(used, f"env step {state['global_step']:,}"))
+    ppo = PPO.from_state_dict(state)
     returns = evaluate_policy(ppo, run['env_id'], episodes)
     return dict(name=name, env_id=run['env_id'], true_return_mean=float(np.mean(returns)),
                 true_return_std=float(np.std(returns)), episodes=len(returns), env_steps=int(ppo.global_step),
                 labels=len(store.labeled_pairs(name, include_unknown=True)), returns=returns)
 
+def _stderr(message:str): print(message, file=sys.stderr, flush=True)
+
+# %% ../nbs/10_rlhf.ipynb #b8a1003c
+_READERS = {'segment': read_arrays, 'video': verify_video, 'reward': RewardModel.load, 'policy': _read_policy, 'log': read_jsonl}
+_LOGS = ('metrics.jsonl', 'evals.jsonl')
+
+def _run_files(store:Store, name:str) -> dict[str, str]:
+    "{file relative to the run folder: kind} of every file run `name` reads, from the records not set aside."
+    files, d = {}, store.run_dir(name)
+    for s in store.segments(name): files[s['file']] = 'segment'; files.setdefault(s.get('video'), 'video')
+    for p in store.pairs(name):
+        for k in ('video', 'left_video', 'right_video'): files.setdefault(p.get(k), 'video')
+    for m in store.models(name): files[m['file']] = m['kind']
+    prev = _previous(d / _CHECKPOINT)
+    if prev.exists(): files[prev.relative_to(d).as_posix()] = 'policy'
+    for log in _LOGS:
+        if (d / log).exists(): files[log] = 'log'
+    files.pop(None, None)
+    return files
+
+def _problems(store:Store, name:str, workers:int) -> tuple[dict, list[dict]]:
+    "({kind: {checked, missing, damaged}}, [one problem per file]) of run `name`'s files."
+    files = _run_files(store, name)
+    def check(item):
+        rel, kind = item
+        try: store.read_file(name, rel, kind, _READERS[kind])
+        except DamagedFile as e: return dict(file=rel, kind=kind, state='missing' if e.missing else 'damaged', error=e.error)
+    with torch_threads(1), ThreadPoolExecutor(workers) as pool: found = [p for p in pool.map(check, files.items()) if p]
+    counts = {k: dict(checked=0, missing=0, damaged=0) for k in _READERS}
+    for kind in files.values(): counts[kind]['checked'] += 1
+    for p in found: counts[p['kind']][p['state']] += 1
+    return counts, found
+
+# %% ../nbs/10_rlhf.ipynb #b8a1003d
+def _why(problem:dict) -> str:
+    "'<file> is missing', or '<file> is damaged (<error>)': the reason kept with what is set aside."
+    return f"{problem['file']} is " + ('missing' if problem['state'] == 'missing' else f"damaged ({problem['error']})")
+
+def _n(count:int, thing:str) -> str: return f"{count} {thing}{'s' * (count != 1)}"
+
+def _set_aside_clips(store:Store, name:str, bad:dict) -> list[str]:
+    "Set aside the segments and pairs whose files are in `bad` ({file: problem}); what was done."
+    segs, pairs = {}, {}
+    for s in store.segments(name):
+        if (f := next((f for f in (s['file'], s.get('video')) if f in bad), None)): segs[s['id']] = _why(bad[f])
+    for p in store.pairs(name):
+        why = next((_why(bad[p[k]]) for k in ('video', 'left_video', 'right_video') if p.get(k) in bad), None)
+        why = why or next((f"its segment {p[s]}: {segs[p[s]]}" for s in ('left', 'right') if p[s] in segs), None)
+        if why: pairs[p['id']] = why
+    if not (segs or pairs): return []
+    labeled = {p['id'] for p, _ in store.labeled_pairs(name, include_unknown=True)} & set(pairs)
+    with store.batch():
+        if segs: store.set_aside('segments', segs)
+        if pairs: store.set_aside('pairs', pairs)
+    return [f"set aside {_n(len(pairs), 'pair')} ({len(labeled)} labeled: their labels stay in the store and in "
+            f"`runs export --history`) and {_n(len(segs), 'segment')}"]
+
+def _repair_rewards(store:Store, name:str, bad:dict) -> list[str]:
+    "Set aside the reward models whose files are in `bad`; remove those files if an intact model remains."
+    models = store.models(name, 'reward')
+    damaged = {m['id']: m for m in models if m['file'] in bad}
+    if not damaged: return []
+    store.set_aside('models', {i: _why(bad[m['file']]) for i, m in damaged.items()})
+    intact = [m for m in models if m['id'] not in damaged]
+    if not intact: return [f"set aside {_n(len(damaged), 'damaged reward model')}, all the run had (files left as they are): "
+                           f"`rlhf-nb pretrain` or `train` trains a new one"]
+    for m in damaged.values(): store.file_path(name, m['file']).unlink(missing_ok=True)
+    return [f"removed {_n(len(damaged), 'damaged reward model')}; the latest intact one is of round {intact[-1]['iteration']}"]
+
+def _repair_policy(store:Store, name:str, bad:dict) -> list[str]:
+    "Replace a damaged latest policy checkpoint by the previous one, or start PPO afresh if none is intact."
+    d = store.run_dir(name)
+    latest, prev = d / _CHECKPOINT, _previous(d / _CHECKPOINT)
+    latest_bad, prev_bad = _CHECKPOINT in bad, prev.relative_to(d).as_posix() in bad
+    if not latest_bad:
+        if prev_bad: prev.unlink(missing_ok=True)
+        return ['removed the damaged previous policy checkpoint'] if prev_bad else []
+    back = prev.exists() and not prev_bad  # an intact previous checkpoint to go back to
+    step = int(read_weights(prev)['global_step']) if back else 0
+    why = 'went back to the previous checkpoint' if back else 'no intact policy checkpoint'
+    later = {m['id']: f"{_why(bad[_CHECKPOINT])}: {why}" for m in store.models(name, 'policy')
+             if m.get('metrics', {}).get('global_step', 0) > step}
+    if back:
+        latest.unlink(missing_ok=True)
+        os.replace(prev, latest)
+        done = f"removed the damaged policy checkpoint; the previous one (env step {step:,}) is the latest now"
+    else:
+        for f in (latest, prev):
+            if f.exists(): os.replace(f, f.with_name(f'{f.stem}.damaged{f.suffix}'))
+        done = "no intact policy checkpoint: the damaged ones are kept as *.damaged.pt, and `train` starts PPO again from step 0"
+    with store.batch():
+        if later: store.set_aside('models', later)
+        store.update_run(name, env_steps=step)
+    return [done]
+
+def _repair_logs(store:Store, name:str, bad:dict) -> list[str]:
+    "Keep the whole lines of each damaged log; the damaged file beside it as `<name>.damaged`."
+    done = []
+    for log in _LOGS:
+        if log not in bad: continue
+        path = store.run_dir(name) / log
+        rows = []
+        for line in path.read_bytes().decode('utf-8', errors='replace').splitlines():
+            with contextlib.suppress(ValueError): rows.append(json.loads(line))
+        rows = [r for r in rows if isinstance(r, dict)]
+        with contextlib.ExitStack() as stack:
+            shutil.copyfile(path, stack.enter_context(atomic_write(path.with_name(log + '.damaged'))))
+            stack.enter_context(atomic_write(path)).write_text(''.join(json.dumps(r) + '\n' for r in rows))
+        done.append(f"{log}: kept its {len(rows)} whole lines, the damaged file as {log}.damaged")
+    return done
+
+# %% ../nbs/10_rlhf.ipynb #b8a1003e
+def check_run(name:str, # run name
+              repair:bool=False, # set aside damaged clips, replace damaged checkpoints by intact earlier ones, mend logs
+              store:Store|None=None, # default: the data home's
+              workers:int=4, # files read at once (videos are decoded by ffmpeg processes)
+             ) -> dict:
+    "Read every file of run `name`: what is missing or damaged, per file and per kind; with `repair`, what was done about it."
+    store = store or Store()
+    run = store.get_run(check_run_name(name))
+    state, line = run_state(run.get('phase'), 0)
+    busy = state in ('collecting', 'waiting', 'training')
+    if repair and busy: raise UserError(f"run {name!r} is in use ({line}): stop its loop before repairing it")
+    files, problems = _problems(store, name, workers)
+    result = dict(run=name, files=files, problems=problems, busy=line if busy else None)
+    if repair:
+        bad = {p['file']: p for p in problems}
+        result['repaired'] = (_set_aside_clips(store, name, bad) + _repair_rewards(store, name, bad) +
+                              _repair_policy(store, name, bad) + _repair_logs(store, name, bad))
+        result['left'] = _problems(store, name, workers)[1] if result['repaired'] else problems
+    aside = lambda records: sum(1 for r in records if r.get('set_aside'))
+    result['set_aside'] = dict(pairs=aside(store.pairs(name, include_set_aside=True)),
+                               segments=aside(store.segments(name, include_set_aside=True)),
+                               models=aside(store.models(name, include_set_aside=True)))
+    return result
+
 # %% ../nbs/10_rlhf.ipynb #b8a10025
-def _jsonl(path:Path) -> list[dict]:
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+def _jsonl(path:Path, run:str) -> list[dict]:
+    "The rows of a run's log (none if it has none yet); a damaged one is one line, `DamagedFile`."
+    return read_run_file(path, 'log', read_jsonl, run) if path.exists() else []
 
 def plot_learning_curves(runs:dict[str, str], # {label: run name}
                          store:Store|None=None, # default: the data home's
@@ -434,14 +608,14 @@ def plot_learning_curves(runs:dict[str, str], # {label: run name}
     store = store or Store()
     fig, ax = plt.subplots(figsize=(7, 4))
     for (label, name), color in zip(runs.items(), plt.rcParams['axes.prop_cycle'].by_key()['color']):
-        rows = _jsonl(store.run_dir(name) / 'metrics.jsonl')
+        rows = _jsonl(store.run_dir(name) / 'metrics.jsonl', name)
         steps = [m['global_step'] for m in rows for _ in m['true_returns']]
         rets = np.array([r for m in rows for r in m['true_returns']])
         if len(rets):
             k = max(1, min(20, len(rets) // 10))
             smooth = np.convolve(rets, np.ones(k) / k, mode='valid')  # moving average over k episodes
             ax.plot(steps[k - 1:], smooth, color=color, label=f'{label} (training episodes)')
-        evals = _jsonl(store.run_dir(name) / 'evals.jsonl')
+        evals = _jsonl(store.run_dir(name) / 'evals.jsonl', name)
         if evals: ax.plot([e['global_step'] for e in evals], [e['true_return_mean'] for e in evals], 'o', color=color,
                           label=f'{label} (evaluation)')
     ax.set_xlabel('env steps'); ax.set_ylabel('true episodic return'); ax.set_title(title); ax.legend(fontsize=8)

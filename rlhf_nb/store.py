@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_store.ipynb #s0a1e003
 from __future__ import annotations
-import contextlib, csv, io, json, os, shutil, threading, time, uuid
+import contextlib, csv, io, json, os, pickle, shutil, struct, threading, time, uuid, zipfile, zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +16,8 @@ from .core import UserError, atomic_write, check_run_name, data_home, run_dir
 from .storage import AtomicJSONStorage
 
 # %% auto #0
-__all__ = ['LABELS', 'MODEL_KINDS', 'TABLES', 'Store', 'wait_for_labels']
+__all__ = ['LABELS', 'MODEL_KINDS', 'TABLES', 'FILE_KINDS', 'SET_ASIDE_TABLES', 'Store', 'DamagedFile', 'read_run_file',
+           'read_latest', 'read_arrays', 'read_weights', 'read_jsonl', 'wait_for_labels']
 
 # %% ../nbs/03_store.ipynb #s0a1e006
 LABELS = ('left', 'right', 'tie', 'unknown')
@@ -171,6 +172,98 @@ def update_run(self:Store, name:str, # run name
         self.db.table('runs', cache_size=0).update(_plain(fields), doc_ids=[i])
         return self._get('runs', i, 'run')
 
+# %% ../nbs/03_store.ipynb #s0a1e061
+FILE_KINDS = {'segment': 'segment file', 'video': 'video', 'reward': 'reward model', 'policy': 'policy checkpoint', 'log': 'log'}
+
+class DamagedFile(UserError):
+    "A file of a run that is missing or cannot be read: one line naming the run, the file and what to do."
+    def __init__(self, run:str|None, # the run the file belongs to (None: a file of no run)
+                 path:Path|str, # the file
+                 kind:str, # what it is: a key of `FILE_KINDS`
+                 error:str, # 'missing', or what reading it raised
+                 also:str='', # more to say, e.g. that the previous file is damaged too
+                ):
+        self.run, self.path, self.kind, self.error = run, Path(path), kind, error
+        super().__init__(('' if run is None else f"run {run!r}: ") + self.problem + (f"; {also}" if also else '') +
+                         ('' if run is None else f": see `rlhf-nb runs check {run}`"))
+
+    @property
+    def missing(self) -> bool: return self.error == 'missing'
+
+    @property
+    def problem(self) -> str:
+        "'the <kind> <path> is missing', or 'is damaged (<error>)'."
+        return f"the {FILE_KINDS[self.kind]} {self.path} is " + ('missing' if self.missing else f"damaged ({self.error})")
+
+    def fallback(self, used:Path, # the earlier file used instead
+                 at:str, # where it goes on from, e.g. 'env step 20,480'
+                ) -> str:
+        "The line that says a run goes on from an earlier file because this one is damaged."
+        return ('' if self.run is None else f"run {self.run!r}: ") + f"{self.problem}; going on from the previous one, {Path(used).name} ({at})"
+
+# %% ../nbs/03_store.ipynb #s0a1e062
+_DAMAGE = (OSError, EOFError, ValueError, RuntimeError, KeyError, IndexError, TypeError, MemoryError, UserError,
+           zipfile.BadZipFile, zlib.error, struct.error, pickle.UnpicklingError)  # what reading a damaged file raises
+
+def _one_line(e:BaseException, limit:int=160) -> str:
+    "An exception as one short line: its type and the start of its message."
+    text = ' '.join(str(e).split())
+    return f"{type(e).__name__}: {text[:limit]}{'…' if len(text) > limit else ''}" if text else type(e).__name__
+
+def read_run_file(path:Path|str, # the file
+                  kind:str, # what it is: a key of `FILE_KINDS`
+                  load, # reads it: `load(path)`, e.g. `read_arrays`
+                  run:str|None=None, # the run it belongs to, named in the error
+                 ):
+    "`load(path)`; a missing file, or one that cannot be read, raises `DamagedFile` (one line) instead."
+    try: return load(Path(path))
+    except FileNotFoundError: raise DamagedFile(run, path, kind, 'missing') from None
+    except DamagedFile: raise
+    except _DAMAGE as e: raise DamagedFile(run, path, kind, _one_line(e)) from None
+
+def read_latest(paths:list, # the latest file first, then the previous one(s)
+                kind:str, # what they are: a key of `FILE_KINDS`
+                load, # reads one: `load(path)`
+                run:str|None=None, # the run they belong to
+               ) -> tuple[object, Path, DamagedFile|None]:
+    "(what `load` returned, the file, the latest's `DamagedFile` or None): the first of `paths` that reads."
+    first = None
+    for path in paths:
+        try: return read_run_file(path, kind, load, run), Path(path), first
+        except DamagedFile as e: first = first or e
+    earlier = ', '.join(Path(p).name for p in paths[1:])
+    raise DamagedFile(run, first.path, kind, first.error, also=f"no earlier one is intact ({earlier or 'there is none'})")
+
+# %% ../nbs/03_store.ipynb #s0a1e064
+def _zip(path:Path, what:str):
+    "Refuse a file that does not even start as a zip archive (`.npz` and torch files are zips)."
+    with open(path, 'rb') as f: head = f.read(4)
+    if head != b'PK\x03\x04': raise ValueError(f"not {what}: " + (f"it starts with {head.hex(' ')}" if head else 'it is empty'))
+
+def read_arrays(path:Path) -> dict[str, np.ndarray]:
+    "Every array of an `.npz` file, loaded with `allow_pickle=False` and read whole (a damaged one fails here)."
+    _zip(path, 'an .npz file')
+    with np.load(path, allow_pickle=False) as z: return {k: z[k] for k in z.files}
+
+def read_weights(path:Path) -> dict:
+    "A torch file loaded onto the CPU with `weights_only=True`: tensors and plain values, no code run from the file."
+    import torch
+    _zip(path, 'a torch file')
+    with zipfile.ZipFile(path) as z:  # every member's checksum: torch's reader does not look at them
+        if (bad := z.testzip()) is not None: raise ValueError(f"its part {bad.split('/', 1)[-1]} is damaged")
+    return torch.load(path, map_location='cpu', weights_only=True)
+
+def read_jsonl(path:Path) -> list[dict]:
+    "The records of a JSON-lines log; a line that is not a JSON object is an error naming the line."
+    rows = []
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):  # bytes that are not UTF-8: a ValueError too
+        if not line.strip(): continue
+        try: row = json.loads(line)
+        except ValueError: row = None
+        if not isinstance(row, dict): raise ValueError(f"line {n} is not a JSON object")
+        rows.append(row)
+    return rows
+
 # %% ../nbs/03_store.ipynb #s0a1e018
 _SEGMENT_FIXED = ('id', 'run', 'iteration', 'file', 'created')
 
@@ -206,26 +299,33 @@ def segment(self:Store, seg_id:int) -> dict:
 
 @patch
 def segment_arrays(self:Store, seg_id:int) -> dict[str, np.ndarray]:
-    "The arrays of segment `seg_id`, loaded with `allow_pickle=False`."
+    "The arrays of segment `seg_id`, loaded with `allow_pickle=False`; `DamagedFile` if its file is missing or damaged."
     rec = self.segment(seg_id)
-    path = self.file_path(rec['run'], rec['file'])
-    try:
-        with np.load(path, allow_pickle=False) as z: return {k: z[k] for k in z.files}
-    except FileNotFoundError: raise UserError(f"the file of segment {seg_id}, {path}, is missing") from None
+    return self.read_file(rec['run'], rec['file'], 'segment', read_arrays)
+
+@patch
+def read_file(self:Store, name:str, # run name
+              rel:str, # the file as a record stores it, relative to the run folder
+              kind:str, # what it is: a key of `FILE_KINDS`
+              load, # reads it, e.g. `read_arrays`
+             ):
+    "`load` a file of run `name` through `read_run_file`: `DamagedFile` if it is missing or damaged."
+    return read_run_file(self.file_path(name, rel), kind, load, name)
 
 @patch
 def segments(self:Store, name:str, # run name
              iteration:int|None=None, # only this iteration's
+             include_set_aside:bool=False, # also the segments set aside (their files were damaged)
             ) -> list[dict]:
     "The segment records of run `name`, oldest first."
-    return self._of_run('segments', name, iteration)
+    return self._of_run('segments', name, iteration, include_set_aside)
 
 @patch
-def _of_run(self:Store, table:str, name:str, iteration:int|None=None) -> list[dict]:
+def _of_run(self:Store, table:str, name:str, iteration:int|None=None, include_set_aside:bool=False) -> list[dict]:
     "The records of `table` that belong to run `name` (and `iteration`, if given), oldest first."
     self._run_doc(name)
-    return [_rec(k, r) for k, r in self._t(table).items()
-            if r['run'] == name and (iteration is None or r['iteration'] == iteration)]
+    return [_rec(k, r) for k, r in self._t(table).items() if r['run'] == name and
+            (iteration is None or r['iteration'] == iteration) and (include_set_aside or not r.get('set_aside'))]
 
 # %% ../nbs/03_store.ipynb #s0a1e01f
 @patch
@@ -270,9 +370,10 @@ def pair(self:Store, pair_id:int) -> dict:
 @patch
 def pairs(self:Store, name:str, # run name
           iteration:int|None=None, # only this iteration's
+          include_set_aside:bool=False, # also the pairs set aside (their clips were damaged)
          ) -> list[dict]:
     "The pairs of run `name`, oldest first."
-    return self._of_run('pairs', name, iteration)
+    return self._of_run('pairs', name, iteration, include_set_aside)
 
 # %% ../nbs/03_store.ipynb #s0a1e022
 @patch
@@ -322,22 +423,24 @@ def latest_label(self:Store, pair_id:int) -> dict|None:
 
 @patch
 def pending_pairs(self:Store, name:str) -> list[dict]:
-    "The pairs of run `name` with no current label, oldest first."
+    "The pairs of run `name` with no current label, oldest first (never one set aside)."
     with self._mutex:
         self._run_doc(name)
         cur = _current_labels(self._t('labels'), run=name)
-        return [_rec(k, r) for k, r in self._t('pairs').items() if r['run'] == name and int(k) not in cur]
+        return [_rec(k, r) for k, r in self._t('pairs').items()
+                if r['run'] == name and int(k) not in cur and not r.get('set_aside')]
 
 @patch
 def labeled_pairs(self:Store, name:str, # run name
                   include_unknown:bool=False, # also pairs whose answer is 'unknown' (never trained on)
                  ) -> list[tuple[dict, dict]]:
-    "(pair, current label) of each labeled pair of run `name`, oldest pair first."
+    "(pair, current label) of each labeled pair of run `name`, oldest pair first (never one set aside)."
     with self._mutex:
         self._run_doc(name)
         cur = _current_labels(self._t('labels'), run=name)
         return [(_rec(k, r), _rec(*cur[int(k)])) for k, r in self._t('pairs').items()
-                if r['run'] == name and int(k) in cur and (include_unknown or cur[int(k)][1]['label'] != 'unknown')]
+                if r['run'] == name and int(k) in cur and not r.get('set_aside')
+                and (include_unknown or cur[int(k)][1]['label'] != 'unknown')]
 
 # %% ../nbs/03_store.ipynb #s0a1e041
 def wait_for_labels(store:Store, # the store the labels arrive in
@@ -380,16 +483,32 @@ def add_model(self:Store, name:str, # run name
 @patch
 def models(self:Store, name:str, # run name
            kind:str|None=None, # only 'reward' or only 'policy' models
+           include_set_aside:bool=False, # also the models set aside (their files were damaged)
           ) -> list[dict]:
     "The model records of run `name`, oldest first."
-    self._run_doc(name)
-    return [_rec(k, r) for k, r in self._t('models').items() if r['run'] == name and (kind is None or r['kind'] == kind)]
+    return [m for m in self._of_run('models', name, include_set_aside=include_set_aside) if kind is None or m['kind'] == kind]
 
 @patch
 def latest_model(self:Store, name:str, kind:str) -> dict|None:
-    "The most recently added model of `kind` of run `name`, or `None`."
+    "The most recently added model of `kind` of run `name` (not set aside), or `None`."
     found = self.models(name, kind)
     return found[-1] if found else None
+
+# %% ../nbs/03_store.ipynb #s0a1e06a
+SET_ASIDE_TABLES = ('segments', 'pairs', 'models')
+
+@patch
+def set_aside(self:Store, table:str, # 'segments', 'pairs' or 'models'
+              reasons:dict[int, str], # record id -> why it is set aside
+             ) -> int:
+    "Mark records set aside (kept, never used again) with their reasons, in one write; return how many."
+    if table not in SET_ASIDE_TABLES: raise UserError(f"only {', '.join(SET_ASIDE_TABLES)} can be set aside, not {table}")
+    with self.batch():
+        for i in reasons: self._get(table, i, table[:-1])
+        at = _now()
+        for i, why in reasons.items():
+            self.db.table(table, cache_size=0).update({'set_aside': str(why), 'set_aside_at': at}, doc_ids=[int(i)])
+    return len(reasons)
 
 # %% ../nbs/03_store.ipynb #s0a1e028
 def _model_summary(item) -> dict|None:
@@ -407,13 +526,17 @@ def _summaries(self:Store, only:str|None=None) -> list[dict]:
     with self._mutex:
         t = self._storage.read()
         runs = sorted((int(k), r) for k, r in t.get('runs', {}).items() if only is None or r['name'] == only)
-        st = {r['name']: dict(pairs=set(), iters=set(), counts=dict.fromkeys(LABELS, 0), model=None) for _, r in runs}
+        st = {r['name']: dict(pairs=set(), iters=set(), counts=dict.fromkeys(LABELS, 0), model=None, aside=0) for _, r in runs}
         for k, p in t.get('pairs', {}).items():
-            if (s := st.get(p['run'])) is not None: s['pairs'].add(int(k)); s['iters'].add(p['iteration'])
+            if (s := st.get(p['run'])) is None: continue
+            s['iters'].add(p['iteration'])
+            if p.get('set_aside'): s['aside'] += 1
+            else: s['pairs'].add(int(k))
         for pid, (_, l) in _current_labels(t.get('labels', {}), run=only).items():
             if (s := st.get(l['run'])) is not None and pid in s['pairs']: s['counts'][l['label']] += 1
         for k, m in t.get('models', {}).items():
-            if (s := st.get(m['run'])) is not None and m['kind'] == 'reward' and (s['model'] is None or int(k) > s['model'][0]):
+            if ((s := st.get(m['run'])) is not None and m['kind'] == 'reward' and not m.get('set_aside')
+                and (s['model'] is None or int(k) > s['model'][0])):
                 s['model'] = (int(k), m)
     out = []
     for _, r in runs:
@@ -422,7 +545,7 @@ def _summaries(self:Store, only:str|None=None) -> list[dict]:
         out.append(dict(name=r['name'], env_id=r['env_id'], created=_iso(r.get('created')), pairs=len(s['pairs']),
                         labeled=labeled, pending=len(s['pairs']) - labeled, labels=s['counts'],
                         reward_model=_model_summary(s['model']), iterations=r.get('iterations', len(s['iters'])),
-                        env_steps=r.get('env_steps', 0), forked_from=r.get('forked_from')))
+                        env_steps=r.get('env_steps', 0), forked_from=r.get('forked_from'), set_aside=s['aside']))
     return out
 
 @patch
@@ -506,7 +629,8 @@ def fork_run(self:Store, src:str, # the run to copy from (only read)
 
 # %% ../nbs/03_store.ipynb #s0a1e02e
 _EXPORT_COLUMNS = ('run', 'pair_id', 'iteration', 'reason', 'score', 'left_segment', 'right_segment', 'left_return',
-                   'right_return', 'left_file', 'right_file', 'video', 'label_id', 'label', 'labeler', 'seconds', 'labeled_at')
+                   'right_return', 'left_file', 'right_file', 'video', 'label_id', 'label', 'labeler', 'seconds', 'labeled_at',
+                   'set_aside')
 
 @patch
 def _export_rows(self:Store, name:str, history:bool=False) -> list[dict]:
@@ -524,7 +648,7 @@ def _export_rows(self:Store, name:str, history:bool=False) -> list[dict]:
                        left_segment=p['left'], right_segment=p['right'], left_return=L.get('true_return'),
                        right_return=R.get('true_return'), left_file=L.get('file'), right_file=R.get('file'),
                        video=p.get('video'), label_id=int(k), label=lab['label'], labeler=lab.get('labeler'),
-                       seconds=lab.get('seconds'), labeled_at=_iso(lab.get('created')))
+                       seconds=lab.get('seconds'), labeled_at=_iso(lab.get('created')), set_aside=p.get('set_aside'))
             if history: row.update(current=int(k) in current, undone=bool(lab.get('undone')))
             rows.append(row)
     return sorted(rows, key=lambda r: (r['pair_id'], r['label_id']))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_video.ipynb #v4d0e003
 from __future__ import annotations
-import atexit, os, queue, shutil, struct, subprocess, sys, threading
+import atexit, os, queue, re, shutil, struct, subprocess, sys, threading
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
@@ -15,8 +15,8 @@ import numpy as np
 from .core import UserError, atomic_write
 
 # %% auto #0
-__all__ = ['video_format', 'encode_pair_video', 'encode_clip_video', 'read_video', 'queue_video_job', 'wait_for_videos',
-           'slowed_mp4', 'toggle_free_box']
+__all__ = ['video_format', 'encode_pair_video', 'encode_clip_video', 'read_video', 'check_video_bytes', 'read_video_bytes',
+           'verify_video', 'queue_video_job', 'is_encoding', 'wait_for_videos', 'slowed_mp4', 'toggle_free_box']
 
 # %% ../nbs/04_video.ipynb #c1b2c01b
 _BAR, _DIVIDER = 24, 4  # label bar height, divider width (pixels)
@@ -130,9 +130,55 @@ def read_video(path:str|Path) -> np.ndarray:
     import imageio.v2 as imageio
     return np.stack([np.asarray(f)[..., :3] for f in imageio.mimread(path, memtest=False)])
 
+# %% ../nbs/04_video.ipynb #v4d0e00c
+def _mp4_damage(data:bytes) -> str|None:
+    "What is wrong with an MP4's top-level boxes; None when they tile the file, `ftyp` first, with `moov` and `mdat`."
+    i, kinds = 0, []
+    while i < len(data):
+        if i + 8 > len(data): return f"cut short: {len(data) - i} stray bytes at the end"
+        size, kind = struct.unpack_from('>I4s', data, i); hdr = 8
+        if not kinds and kind != b'ftyp': return f"not an MP4 file: it starts with {data[:8].hex(' ')}"
+        if size == 1:  # a 64-bit size follows the box type
+            if i + 16 > len(data): return 'cut short in a box header'
+            size, hdr = struct.unpack_from('>Q', data, i + 8)[0], 16
+        elif size == 0: size = len(data) - i  # a box that runs to the end of the file
+        if size < hdr: return f"a box at byte {i} has a size of {size}"
+        if i + size > len(data):
+            return f"cut short: its {kind.decode('latin-1')!r} box needs {size - (len(data) - i)} more bytes"
+        kinds.append(kind); i += size
+    if not kinds: return 'not an MP4 file: it is empty'
+    missing = [k.decode() for k in (b'moov', b'mdat') if k not in kinds]
+    return f"no {' or '.join(missing)} box" if missing else None
+
+def check_video_bytes(data:bytes, # a video file's bytes
+                      fmt:str, # 'mp4' or 'gif'
+                     ):
+    "Raise `ValueError` saying what is wrong unless `data` is a whole MP4 (by its boxes) or GIF (signature and end)."
+    if fmt == 'mp4': problem = _mp4_damage(data)
+    elif fmt == 'gif': problem = None if data[:6] in (b'GIF87a', b'GIF89a') and data.endswith(b';') else 'not a whole GIF file'
+    else: problem = f"not a video this package writes (.{fmt})"
+    if problem: raise ValueError(problem)
+
+def read_video_bytes(path:str|Path) -> tuple[bytes, str]:
+    "(bytes, format) of a video file, checked to be whole (`check_video_bytes`)."
+    path = Path(path)
+    data, fmt = path.read_bytes(), path.suffix.lstrip('.').lower()
+    check_video_bytes(data, fmt)
+    return data, fmt
+
+def verify_video(path:str|Path):
+    "Check a video file whole (`read_video_bytes`), then decode every frame with ffmpeg; `ValueError` with its first complaint."
+    read_video_bytes(path)
+    if (exe := _ffmpeg()) is None: return  # no ffmpeg: the structure is what can be checked
+    r = subprocess.run([exe, '-v', 'error', '-i', str(path), '-f', 'null', '-'], capture_output=True)
+    said = [l for l in r.stderr.decode(errors='replace').splitlines() if l.strip()]
+    if r.returncode or said:  # ffmpeg's lines start with '[h264 @ 0x...]' and the like: left out
+        raise ValueError(re.sub(r'^(\[[^\]]*\]\s*)+', '', said[0]) if said else f"ffmpeg exited with {r.returncode}")
+
 # %% ../nbs/04_video.ipynb #c1b2c033
-_jobs: queue.Queue = queue.Queue()  # callables, run in order by the worker
+_jobs: queue.Queue = queue.Queue()  # (callable, paths it writes), run in order by the worker
 _errors: list[Exception] = []  # what failed in the worker, until `wait_for_videos` raises it
+_encoding: dict[str, int] = {}  # path -> how many queued or running jobs write it
 _worker: threading.Thread|None = None
 _worker_lock = threading.Lock()
 
@@ -145,12 +191,20 @@ def _work():
         try: os.setpriority(os.PRIO_PROCESS, me, max(_NICE, os.getpriority(os.PRIO_PROCESS, me)))  # never raise it
         except OSError: pass
     while True:
-        job = _jobs.get()
+        job, paths = _jobs.get()
         try: job()
         except Exception as e: _errors.append(e)
-        finally: del job  # drop the job's frames now, not when the next job arrives
+        finally:
+            del job  # drop the job's frames now, not when the next job arrives
+            with _worker_lock:
+                for p in paths:
+                    if _encoding.get(p, 0) <= 1: _encoding.pop(p, None)
+                    else: _encoding[p] -= 1
+
+def _key(path) -> str: return os.path.abspath(path)
 
 def queue_video_job(job:Callable[[], object], # called with no arguments on the worker thread
+                    paths:list=(), # the files it writes: `is_encoding` says so until it is done
                    ):
     "Run `job()` on the video worker (started on first use), after the jobs queued before it."
     global _worker
@@ -158,7 +212,13 @@ def queue_video_job(job:Callable[[], object], # called with no arguments on the 
         if _worker is None or not _worker.is_alive():
             _worker = threading.Thread(target=_work, name='rlhf-nb-videos', daemon=True)
             _worker.start()
-        _jobs.put(job)
+        keys = [_key(p) for p in paths]
+        for k in keys: _encoding[k] = _encoding.get(k, 0) + 1
+        _jobs.put((job, keys))
+
+def is_encoding(path:str|Path) -> bool:
+    "Is a job of this process's video worker queued or running that writes `path`?"
+    with _worker_lock: return _key(path) in _encoding
 
 # %% ../nbs/04_video.ipynb #v4d0e00a
 def wait_for_videos(timeout:float|None=None, # seconds to wait at most; None: as long as it takes
@@ -167,7 +227,7 @@ def wait_for_videos(timeout:float|None=None, # seconds to wait at most; None: as
     with _worker_lock:
         idle = _worker is None or not _worker.is_alive()  # nothing was ever queued (or we are a forked child)
         done = threading.Event()
-        if not idle: _jobs.put(done.set)  # the worker reaches this marker after every earlier job
+        if not idle: _jobs.put((done.set, []))  # the worker reaches this marker after every earlier job
     finished = idle or done.wait(timeout)
     if _errors: raise _errors.pop(0)
     return finished
