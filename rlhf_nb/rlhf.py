@@ -27,7 +27,8 @@ from .labeling import run_state
 from .ppo import PPO, PPOConfig, evaluate_policy
 
 # %% auto #0
-__all__ = ['RLHFConfig', 'label_schedule', 'Stopwatch', 'RLHF', 'train', 'evaluate', 'check_run', 'plot_learning_curves', 'demo']
+__all__ = ['RLHFConfig', 'label_schedule', 'Stopwatch', 'RLHF', 'train', 'evaluate', 'check_run', 'read_log',
+           'plot_learning_curves', 'demo']
 
 # %% ../nbs/10_rlhf.ipynb #b8a10006
 @dataclass
@@ -593,7 +594,9 @@ def check_run(name:str, # run name
     return result
 
 # %% ../nbs/10_rlhf.ipynb #b8a10025
-def _jsonl(path:Path, run:str) -> list[dict]:
+def read_log(path:Path, # a run's `metrics.jsonl` or `evals.jsonl`
+             run:str, # the run's name, for the error
+            ) -> list[dict]:
     "The rows of a run's log (none if it has none yet); a damaged one is one line, `DamagedFile`."
     return read_run_file(path, 'log', read_jsonl, run) if path.exists() else []
 
@@ -608,14 +611,14 @@ def plot_learning_curves(runs:dict[str, str], # {label: run name}
     store = store or Store()
     fig, ax = plt.subplots(figsize=(7, 4))
     for (label, name), color in zip(runs.items(), plt.rcParams['axes.prop_cycle'].by_key()['color']):
-        rows = _jsonl(store.run_dir(name) / 'metrics.jsonl', name)
+        rows = read_log(store.run_dir(name) / 'metrics.jsonl', name)
         steps = [m['global_step'] for m in rows for _ in m['true_returns']]
         rets = np.array([r for m in rows for r in m['true_returns']])
         if len(rets):
             k = max(1, min(20, len(rets) // 10))
             smooth = np.convolve(rets, np.ones(k) / k, mode='valid')  # moving average over k episodes
             ax.plot(steps[k - 1:], smooth, color=color, label=f'{label} (training episodes)')
-        evals = _jsonl(store.run_dir(name) / 'evals.jsonl', name)
+        evals = read_log(store.run_dir(name) / 'evals.jsonl', name)
         if evals: ax.plot([e['global_step'] for e in evals], [e['true_return_mean'] for e in evals], 'o', color=color,
                           label=f'{label} (evaluation)')
     ax.set_xlabel('env steps'); ax.set_ylabel('true episodic return'); ax.set_title(title); ax.legend(fontsize=8)

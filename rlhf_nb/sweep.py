@@ -13,7 +13,7 @@ from .core import UserError, atomic_write, check_run_name, data_home, torch_thre
 from .store import Store
 from .reward import RewardConfig
 from .ppo import PPOConfig
-from .rlhf import RLHF, RLHFConfig
+from .rlhf import RLHF, RLHFConfig, read_log
 
 # %% auto #0
 __all__ = ['parse_grid', 'check_grid', 'parse_seeds', 'grid_conditions', 'check_conditions', 'sweep_cells', 'make_spec',
@@ -158,9 +158,6 @@ def make_spec(grid:dict|list[dict]|None=None, # {RLHFConfig field: values}, or a
     return spec
 
 # %% ../nbs/11_sweep.ipynb #sw110015
-def _jsonl(path:Path) -> list[dict]:
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
-
 def _one_line(e:BaseException) -> str:
     "An error as one line: a `UserError`'s message, else the exception's type and the first line of its message."
     msg = (str(e).strip().splitlines() or [''])[0]
@@ -183,10 +180,10 @@ def run_cell(config:dict|RLHFConfig, # the cell's settings
             if analyse: out['analysis'] = analyse(loop)
         labels = [lab['label'] for _, lab in store.labeled_pairs(name, include_unknown=True)]
         curve = [[m['global_step'], round(statistics.fmean(m['true_returns']), 2)]
-                 for m in _jsonl(loop.dir / 'metrics.jsonl') if m['true_returns']]
+                 for m in read_log(loop.dir / 'metrics.jsonl', name) if m['true_returns']]
         out.update(status='done', final_true_return=final['true_return_mean'], final_true_return_std=final['true_return_std'],
                    env_steps=final['global_step'], labels=len(labels), ties=labels.count('tie'),
-                   unknown=labels.count('unknown'), final=final, evaluations=_jsonl(loop.dir / 'evals.jsonl'), curve=curve)
+                   unknown=labels.count('unknown'), final=final, evaluations=read_log(loop.dir / 'evals.jsonl', name), curve=curve)
     except Exception as e:
         out.update(status='failed', error=_one_line(e))
     finally:
