@@ -15,8 +15,8 @@ import numpy as np
 from .core import UserError
 
 # %% auto #0
-__all__ = ['is_atari', 'check_env_id', 'FireResetEnv', 'EpisodicLifeEnv', 'make_env', 'RecordGameStatistics', 'make_vector_env',
-           'cartpole_frame', 'render_frame']
+__all__ = ['ENVPOOL_ATARI', 'is_atari', 'check_env_id', 'FireResetEnv', 'EpisodicLifeEnv', 'make_env', 'RecordGameStatistics',
+           'envpool_task', 'EnvPoolVectorEnv', 'make_vector_env', 'cartpole_frame', 'render_frame']
 
 # %% ../nbs/01_envs.ipynb #e0a1e006
 def is_atari(env_id:str) -> bool:
@@ -137,20 +137,100 @@ class RecordGameStatistics(gym.vector.VectorWrapper, RecordConstructorArgs):
             self.returns[ended], self.lengths[ended] = 0.0, 0
         return obs, rewards, terminated, truncated, info
 
+# %% ../nbs/01_envs.ipynb #e0a1e021
+# `make_env`'s Atari preprocessing, in EnvPool's words (the table above)
+ENVPOOL_ATARI = dict(repeat_action_probability=0.25, noop_max=30, frame_skip=4, img_height=84, img_width=84,
+                     gray_scale=True, use_inter_area_resize=True, stack_num=4, use_fire_reset=True,
+                     max_episode_steps=27_000, reward_clip=False, full_action_space=False)
+
+def envpool_task(env_id:str, # a gymnasium id such as 'ALE/Pong-v5'
+                ) -> str|None:
+    "EnvPool's id of the Atari game `env_id` ('ALE/Pong-v5' -> 'Pong-v5'), or None if EnvPool is missing or lacks it."
+    if not is_atari(env_id): return None
+    try: import envpool
+    except ImportError: return None
+    task = env_id.split('/', 1)[1]
+    return task if task in envpool.list_all_envs() else None
+
+# %% ../nbs/01_envs.ipynb #e0a1e022
+class EnvPoolVectorEnv(gym.vector.VectorEnv):
+    "EnvPool's Atari games as a gymnasium vector env: `make_env`'s preprocessing, `SAME_STEP` autoreset, full-colour `render()`."
+    metadata = {'autoreset_mode': gym.vector.AutoresetMode.SAME_STEP, 'render_modes': ['rgb_array']}
+
+    def __init__(self, env_id:str='ALE/Pong-v5', # an Atari id EnvPool has (`envpool_task`)
+                 num_envs:int=8, # games stepped together
+                 training:bool=True, # a lost life ends the agent's episode, not the game
+                 render:bool=False, # keep full-colour screens for `render()`
+                 seed:int=0, # env i is seeded with seed + i (until a seeded `reset`)
+                 num_threads:int=0, # EnvPool's worker threads; 0: one per core, at most `num_envs`
+                 **options, # EnvPool options over `ENVPOOL_ATARI`, e.g. `repeat_action_probability=0.0`
+                ):
+        self.task = envpool_task(check_env_id(env_id))
+        if self.task is None:
+            raise UserError(f"EnvPool cannot step {env_id!r}: it steps Atari games it has a ROM for (pip install envpool); "
+                            "use backend='gymnasium'")
+        self.env_id, self.num_envs, self.render_mode = env_id, num_envs, 'rgb_array' if render else None
+        self.options = {**ENVPOOL_ATARI, 'episodic_life': training, 'num_threads': num_threads, **options}
+        self.pool = self._make_pool(seed)
+        self.single_observation_space, self.single_action_space = self.pool.observation_space, self.pool.action_space
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        self.env_ids = np.arange(num_envs, dtype=np.int32)
+
+    def _make_pool(self, seed:int):
+        import envpool
+        seed = int(seed) % (2**31 - self.num_envs)  # EnvPool's seeds are int32, seed + i included
+        return envpool.make(self.task, env_type='gymnasium', num_envs=self.num_envs, seed=seed,
+                            render_mode=self.render_mode, **self.options)
+
+    def reset(self, *, seed:int|None=None, options=None):
+        if options: raise ValueError(f"EnvPoolVectorEnv.reset takes no options, got {options!r}")
+        if seed is not None:  # EnvPool fixes its seeds when it is made: a seeded reset is a fresh pool
+            self.pool.close()
+            self.pool = self._make_pool(seed)
+        obs, info = self.pool.reset()  # (N, 4, 84, 84): new games everywhere
+        return obs, {'lives': info['lives'], '_lives': np.ones(self.num_envs, bool)}
+
+    def step(self, actions):
+        obs, rewards, terminated, truncated, pool_info = self.pool.step(np.asarray(actions, dtype=np.int32))
+        info = {'lives': pool_info['lives'], '_lives': np.ones(self.num_envs, bool)}
+        ended = terminated | truncated  # (N,)
+        if ended.any():
+            life_lost = terminated & ~pool_info['terminated'].astype(bool)  # the agent's episode ended, the game did not
+            info.update(final_obs=obs.copy(), _final_obs=ended, _final_info=ended,
+                        final_info={'life_lost': life_lost, '_life_lost': ended})
+            # SAME_STEP: step the ended envs once more now; EnvPool makes that step their reset (the action is ignored)
+            first, _, _, _, first_info = self.pool.step(np.zeros(ended.sum(), np.int32), env_id=self.env_ids[ended])
+            obs[first_info['env_id']] = first
+            info['lives'][first_info['env_id']] = first_info['lives']
+        return obs, rewards.astype(np.float64), terminated, truncated, info
+
+    def render(self) -> np.ndarray:
+        "The full-colour screen of every game: (N, 210, 160, 3) uint8."
+        if self.render_mode is None: raise ValueError("no frames: make the vector env with render=True")
+        return self.pool.render(env_ids=self.env_ids)
+
+    def close_extras(self, **kwargs): self.pool.close()
+
 # %% ../nbs/01_envs.ipynb #e0a1e00f
 def make_vector_env(env_id:str='CartPole-v1', # gymnasium id
                     num_envs:int=4, # envs stepped together
-                    asynchronous:bool=False, # one process per env (worth it for Atari on many cores)
+                    asynchronous:bool=False, # gymnasium backend: one process per env (EnvPool always steps in threads)
                     training:bool=True, # training-only wrappers (see `make_env`)
                     render:bool=False, # render frames too
+                    backend:str|None=None, # 'envpool' (Atari) or 'gymnasium'; None: EnvPool for the Atari games it has
                    ) -> gym.vector.VectorEnv:
-    "`num_envs` copies of `make_env(env_id)` stepped together."
+    "`num_envs` copies of `make_env(env_id)` stepped together; the true game return in `info['episode']`."
     check_env_id(env_id)
-    fns = [lambda: make_env(env_id, render=render, training=training, record_stats=False) for _ in range(num_envs)]
-    # SAME_STEP: the step that ends an episode already returns the next episode's first observation,
-    # with the last one in info['final_obs'], so every step's action counts (see the note above).
-    mode = gym.vector.AutoresetMode.SAME_STEP
-    envs = (gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv)(fns, autoreset_mode=mode)
+    if backend is None: backend = 'envpool' if envpool_task(env_id) else 'gymnasium'
+    if backend == 'envpool': envs = EnvPoolVectorEnv(env_id, num_envs, training=training, render=render)
+    elif backend == 'gymnasium':
+        fns = [lambda: make_env(env_id, render=render, training=training, record_stats=False) for _ in range(num_envs)]
+        # SAME_STEP: the step that ends an episode already returns the next episode's first observation,
+        # with the last one in info['final_obs'], so every step's action counts (see the note above).
+        mode = gym.vector.AutoresetMode.SAME_STEP
+        envs = (gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv)(fns, autoreset_mode=mode)
+    else: raise UserError(f"backend {backend!r}: use 'envpool' (Atari games) or 'gymnasium'")
     # Recorded here, beneath any reward wrapper added later: info['episode'] always holds the true game return.
     return RecordGameStatistics(envs)
 
