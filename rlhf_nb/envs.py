@@ -15,8 +15,9 @@ import numpy as np
 from .core import UserError
 
 # %% auto #0
-__all__ = ['ENVPOOL_ATARI', 'is_atari', 'check_env_id', 'FireResetEnv', 'EpisodicLifeEnv', 'make_env', 'RecordGameStatistics',
-           'envpool_task', 'EnvPoolVectorEnv', 'make_vector_env', 'cartpole_frame', 'render_frame']
+__all__ = ['ENVPOOL_ATARI', 'ENV_SETTINGS', 'is_atari', 'check_env_id', 'FireResetEnv', 'EpisodicLifeEnv', 'make_env',
+           'RecordGameStatistics', 'envpool_task', 'EnvPoolVectorEnv', 'make_vector_env', 'env_settings',
+           'cartpole_frame', 'render_frame']
 
 # %% ../nbs/01_envs.ipynb #e0a1e006
 def is_atari(env_id:str) -> bool:
@@ -233,6 +234,37 @@ def make_vector_env(env_id:str='CartPole-v1', # gymnasium id
     else: raise UserError(f"backend {backend!r}: use 'envpool' (Atari games) or 'gymnasium'")
     # Recorded here, beneath any reward wrapper added later: info['episode'] always holds the true game return.
     return RecordGameStatistics(envs)
+
+# %% ../nbs/01_envs.ipynb #e0a1e031
+ENV_SETTINGS = {
+    # Classic control, tuned on CartPole (PPO's measurements: the end of the PPO notebook). rl-baselines3-zoo's
+    # CartPole row (8 envs x 32 steps, 20 epochs, gamma 0.98, lambda 0.8) with its 256-step batch in one minibatch.
+    'CartPole-v1': dict(
+        ppo=dict(total_timesteps=150_000,  # the RLHF loop's budget; PPO on the env reward needs 15-30k of it
+                 num_envs=8, num_steps=32,  # short rollouts from many envs: a fresh batch of 256 steps every 32 env steps
+                 learning_rate=1e-3, update_epochs=20, num_minibatches=1,  # squeeze each cheap batch hard: 20 Adam steps on it
+                 gamma=0.98, gae_lambda=0.8,  # shorter horizon, lower-variance advantages: a fall shows within tens of steps
+                 ent_coef=0.0,  # falling is punished within a few steps; no need to push exploration
+                 clip_vloss=False,  # returns are tens, values start near 0: a ±0.2 clip on each update would slow the critic
+                 hidden_size=64,
+                 torch_threads=1),  # tiny matrices: one thread is faster than two (see "Threads" in the PPO notebook)
+        loop=dict(total_timesteps=150_000, label_budget=100, pretrain_pairs=40, round_steps=10_000, schedule_t0=20_000,
+                  segment_length=25, eval_every=10_000, eval_episodes=10)),
+    # Atari: CleanRL's ppo_atari.py, after the PPO paper's table 5; the RLHF paper's scale of labels (see the Atari
+    # tutorial for what a CPU can do). A CNN on CPU wants every thread.
+    'ALE/*': dict(
+        ppo=dict(total_timesteps=10_000_000, num_envs=8, num_steps=128, learning_rate=2.5e-4, update_epochs=4,
+                 num_minibatches=4, gamma=0.99, gae_lambda=0.95, ent_coef=0.01, clip_coef=0.1, clip_vloss=True,
+                 torch_threads=None),
+        loop=dict(total_timesteps=10_000_000, label_budget=3_000, pretrain_pairs=500, round_steps=250_000,
+                  schedule_t0=5_000_000, target_return=None, eval_every=500_000, eval_episodes=5)),
+}
+
+def env_settings(env_id:str, # a gymnasium id
+                ) -> dict:
+    "`ENV_SETTINGS`' row for `env_id`: `{'ppo': {...}, 'loop': {...}}`, its own, else its family's (Atari), else CartPole's."
+    row = ENV_SETTINGS.get(env_id) or ENV_SETTINGS['ALE/*' if is_atari(env_id) else 'CartPole-v1']
+    return {'ppo': dict(row['ppo']), 'loop': dict(row['loop'])}
 
 # %% ../nbs/01_envs.ipynb #e0a1e019
 import cv2

@@ -23,7 +23,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 
 from .core import UserError, config_from, get_device, torch_threads
-from .envs import is_atari, check_env_id, make_env, make_vector_env
+from .envs import check_env_id, env_settings, make_env, make_vector_env
 
 # %% auto #0
 __all__ = ['PPOConfig', 'layer_init', 'ActorCritic', 'MLPAgent', 'CNNAgent', 'make_agent', 'compute_gae', 'ppo_loss', 'PPO',
@@ -92,25 +92,8 @@ class PPOConfig:
     def for_env(cls, env_id:str='CartPole-v1', # gymnasium id; picks the family defaults
                 **overrides, # any field, e.g. `total_timesteps=50_000`
                ) -> PPOConfig:
-        "The defaults of `env_id`'s family (Atari, or classic control such as CartPole) with `overrides` on top."
-        family = _ATARI if is_atari(check_env_id(env_id)) else _CLASSIC
-        return config_from(cls, {**family, 'env_id': env_id}, overrides)
-
-# Classic control, tuned on CartPole-v1 (measurements at the end of the notebook nbs/07_ppo.ipynb).
-_CLASSIC = dict(
-    total_timesteps=150_000,  # the RLHF loop's budget; PPO on the env reward needs 15-30k of it
-    num_envs=8, num_steps=32,  # short rollouts from many envs: a fresh batch of 256 steps every 32 env steps
-    learning_rate=1e-3, update_epochs=20, num_minibatches=1,  # squeeze each cheap batch hard: 20 Adam steps on it
-    gamma=0.98, gae_lambda=0.8,  # shorter horizon, lower-variance advantages: a fall shows within tens of steps
-    ent_coef=0.0,  # falling is punished within a few steps; no need to push exploration
-    clip_vloss=False,  # returns are tens, values start near 0: a ±0.2 clip on each update would slow the critic
-    hidden_size=64,
-    torch_threads=1)  # tiny matrices: one thread is faster than two (see "Threads" below)
-# Atari: CleanRL's ppo_atari.py, after [PPO] table 5. A CNN on CPU wants every thread.
-_ATARI = dict(total_timesteps=10_000_000, num_envs=8, num_steps=128, learning_rate=2.5e-4, update_epochs=4,
-              num_minibatches=4, gamma=0.99, gae_lambda=0.95, ent_coef=0.01, clip_coef=0.1, clip_vloss=True,
-              torch_threads=None)
-
+        "`env_id`'s settings from `envs.ENV_SETTINGS` (its own row, else its family's) with `overrides` on top."
+        return config_from(cls, {**env_settings(check_env_id(env_id))['ppo'], 'env_id': env_id}, overrides)
 
 # %% ../nbs/09_ppo.ipynb #a700000a
 def layer_init(layer:nn.Module, # an `nn.Linear` or `nn.Conv2d`

@@ -682,6 +682,19 @@ def _model_file(store, name:str, iteration:int) -> Path:
     while path.exists(): path, k = folder / f'reward-iter{iteration:03d}-{k}.pt', k + 1  # never overwrite a recorded model
     return path
 
+def _too_few_decisive(store, name:str, n_decisive:int) -> str:
+    "Why a run's labels cannot train a reward model, and what helps: one line."
+    answered = store.labeled_pairs(name, include_unknown=True)
+    if len(answered) - n_decisive < 2:  # hardly anything is labeled yet
+        return (f"run {name!r} has {n_decisive} pair(s) labeled left or right; a reward model needs at least 2: "
+                f"label pairs first (rlhf-nb label --name {name} --teacher oracle, or the labeling panel)")
+    ties = sum(label == 'tie' for _, label in answered)
+    return (f"run {name!r}: the labels carry nothing to learn from: of {len(answered)} labeled pairs {ties} are ties and "
+            f"{len(answered) - ties - n_decisive} unknown, only {n_decisive} left or right (a reward model needs 2). "
+            "The clips look alike to whoever labeled them, as when every step is worth the same (Acrobot, MountainCar): "
+            "try longer clips (--segment-length), the teacher that judges what a person sees (--teacher judge), "
+            f"or label them yourself (rlhf-nb label --name {name})")
+
 def retrain(store, # a `store.Store`
             name:str, # run name
             iteration:int, # the loop iteration this model belongs to
@@ -695,9 +708,7 @@ def retrain(store, # a `store.Store`
     run = store.get_run(check_run_name(name))
     prefs = preferences_from_store(store, name)
     n_decisive = int(prefs.decisive.sum()) if len(prefs) else 0
-    if n_decisive < 2:
-        raise UserError(f"run {name!r} has {n_decisive} pair(s) labeled left or right; a reward model needs at least 2: "
-                        f"label pairs first (rlhf-nb label --name {name} --teacher oracle, or the labeling panel)")
+    if n_decisive < 2: raise UserError(_too_few_decisive(store, name, n_decisive))
     if norm_obs is None: norm_obs, norm_actions = _policy_states(store, name, iteration)
     n_actions = _n_actions(run['env_id']) if model is None else None
     model, metrics = train_reward_model(prefs, config, model=model, n_actions=n_actions, seed=seed,

@@ -16,7 +16,7 @@ import torch
 from fastcore.basics import patch
 
 from .core import UserError, atomic_write, check_run_name, config_from, seed_everything, torch_threads
-from .envs import check_env_id, is_atari, make_vector_env
+from .envs import check_env_id, env_settings, make_vector_env
 from .store import DamagedFile, Store, read_latest, read_run_file, read_weights, wait_for_labels
 from .store import read_arrays, read_jsonl  # the readers of segment files and logs
 from .video import verify_video, wait_for_videos
@@ -95,13 +95,8 @@ class RLHFConfig:
     def for_env(cls, env_id:str='CartPole-v1', # gymnasium id
                 **overrides, # any field, e.g. `label_budget=60`
                ) -> RLHFConfig:
-        "The defaults of `env_id`'s family with `overrides` on top."
-        family = _ATARI_LOOP if is_atari(check_env_id(env_id)) else {}
-        return config_from(cls, {**family, 'env_id': env_id}, overrides)
-
-# Atari: the paper's scale, on a GPU (see the Atari tutorial for what a CPU can do).
-_ATARI_LOOP = dict(total_timesteps=10_000_000, label_budget=3_000, pretrain_pairs=500, round_steps=250_000,
-                   schedule_t0=5_000_000, target_return=None, eval_every=500_000, eval_episodes=5)
+        "`env_id`'s loop settings from `envs.ENV_SETTINGS` (its own row, else its family's) with `overrides` on top."
+        return config_from(cls, {**env_settings(check_env_id(env_id))['loop'], 'env_id': env_id}, overrides)
 
 # %% ../nbs/10_rlhf.ipynb #b8a10009
 def label_schedule(config:RLHFConfig) -> list[tuple[int, int]]:
@@ -233,7 +228,7 @@ def train_reward(self:RLHF, iteration:int, # the round this model belongs to
     self._set_phase('training', what='reward model', round=iteration, labels=labels)
     self.reward_model, record = retrain(self.store, self.name, iteration, model=self.reward_model,
                                         config=self.config.reward_train, seed=self.config.seed)
-    if isinstance(self.envs, LearnedRewardVecWrapper): self.envs.set_model(self.reward_model)
+    if isinstance(self.envs, LearnedRewardVecWrapper): self.envs.set_model(self.reward_model.to(self.ppo.device))
     self._say(f"reward model {iteration}: {labels} labels, held-out accuracy {record['metrics']['val_accuracy']:.3f}")
     return record
 
@@ -295,6 +290,7 @@ def _start_policy(self:RLHF):
     if state is None: self.ppo = PPO(pcfg, envs, seed=cfg.seed, log_path=log)
     else: self.ppo = PPO.from_state_dict(state, envs, log_path=log)  # resume
     _truncate_log(log, self.ppo.global_step, self.name)  # PPO's log lines after the checkpoint are redone: drop them first
+    if self.reward_model is not None: self.reward_model.to(self.ppo.device)  # the learned reward is computed where PPO runs
     self.envs = envs
 
 @patch

@@ -186,3 +186,19 @@ def test_clip_pair_from_envpool_frames_encodes_and_plays(tmp_path):
         assert err < 6, err  # lossy H.264, but these frames
         other = np.abs(clip.astype(int) - frames[:, 1 - side]).mean()
         assert other > err  # and not the other game's
+
+
+@pytest.mark.skipif(not __import__('torch').cuda.is_available(), reason='needs a CUDA GPU')
+def test_learned_reward_runs_on_ppos_gpu(tmp_path):
+    "With a GPU, the loop keeps the CNN reward model on PPO's device: after PPO starts and after every retrain."
+    from rlhf_nb.rlhf import RLHF, RLHFConfig
+    from rlhf_nb.store import Store
+    cfg = RLHFConfig.for_env('ALE/Pong-v5', teacher='oracle', total_timesteps=2048, round_steps=1024, eval_every=2048,
+                             eval_episodes=1, label_budget=12, pretrain_pairs=8, ppo={'num_envs': 4},
+                             reward_train={'n_members': 1, 'max_epochs': 2})
+    loop = RLHF('pong_gpu', cfg, store=Store(tmp_path / 'home'), progress=False)
+    loop.pretrain()
+    loop._start_policy()
+    assert loop.ppo.device.type == 'cuda' and loop.reward_model.device == loop.ppo.device
+    loop.train_reward(1)
+    assert loop.envs.model is loop.reward_model and loop.reward_model.device == loop.ppo.device
