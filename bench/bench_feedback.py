@@ -30,7 +30,7 @@ import numpy as np
 from rlhf_nb.core import UserError, atomic_write
 from rlhf_nb.envs import make_env
 from rlhf_nb.sweep import sweep
-from rlhf_nb.teachers import TEACHERS
+from rlhf_nb.teachers import RETURN_TEACHERS
 
 
 def end_reasons(loop, episodes=10, seed=10_000):
@@ -106,7 +106,7 @@ def main():
     p.add_argument('--steps', type=int, default=60_000, help='env steps of PPO per run')
     p.add_argument('--eval-every', type=int, default=10_000)
     p.add_argument('--budgets', default='20,50,100', help='label budgets of the teacher and selection sweeps')
-    p.add_argument('--teachers', default=','.join(TEACHERS))
+    p.add_argument('--teachers', default=','.join(RETURN_TEACHERS))
     p.add_argument('--quick', action='store_true', help='1 seed, 20k steps, budgets 20,50 (a smoke test)')
     p.add_argument('--num-cpus', type=int, default=None, help="runs at once on a local Ray (default: this machine's cores)")
     p.add_argument('--home', default=None, help='data home of the sweep (default: a temporary one)')

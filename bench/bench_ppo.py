@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_ppo.py                 # both parts, results in bench/results/ppo.json
     .venv/bin/python bench/bench_ppo.py --skip-sb3      # only the steps-to-475 part
     .venv/bin/python bench/bench_ppo.py --seeds 0 1 2 --sps-steps 20480 --repeats 2
+    .venv/bin/python bench/bench_ppo.py --env Pendulum-v1 --seeds 0 1 2 --eval-every 20480   # another env
 
 Speed: rlhf_nb's PPO and stable-baselines3's PPO run the same number of CartPole-v1 env steps with the same
 hyperparameters (8 envs x 32 steps, 20 epochs of one 256-sample minibatch, MLP 64x64 tanh, one torch thread),
@@ -16,6 +17,10 @@ Sample efficiency: for each seed, PPO with `PPOConfig.for_env('CartPole-v1')` tr
 `--eval-every` steps the policy is evaluated on 10 fixed episodes (`evaluate_policy`, greedy and sampled); we report
 the first step where the mean true return is >= 475, the training wall time to it (evaluation time excluded),
 and the return at the end of the run.
+
+Other envs (`--env`, continuous control included): the same evaluation with the env's settings from
+`envs.ENV_SETTINGS` (and `--set` overrides), against the env's target in `TARGETS` (or `--target`); the speed part
+is CartPole's only. Results go to `envs[env_id]` in the same JSON file; each env keeps its previous results.
 """
 from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, time
@@ -24,6 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'bench' / 'results' / 'ppo.json'
 SB3_VERSION = '2.9.2'
+
+# The mean true return each env's evaluation is measured against (Pendulum: the RLHF target of the continuous-control
+# issue, which PPO on the env reward must beat by a margin to make it reachable).
+TARGETS = {'CartPole-v1': 475.0, 'Pendulum-v1': -200.0}  # other envs: none, only the returns
 
 # The hyperparameters both libraries run with in the speed part (our CartPole defaults).
 SPEED_SETTINGS = dict(num_envs=8, num_steps=32, update_epochs=20, num_minibatches=1, learning_rate=1e-3,
@@ -120,28 +129,32 @@ def speed(args) -> dict:
 
 
 def steps_to_target(seed:int, target:float=475.0, eval_every:int=4096, max_steps:int|None=None,
-                    episodes:int=10, **overrides) -> dict:
-    "Train CartPole PPO on the env reward; evaluate every `eval_every` steps; when did the mean reach `target`?"
+                    episodes:int=10, env_id:str='CartPole-v1', **overrides) -> dict:
+    "Train PPO on the env reward; evaluate every `eval_every` steps; when did the mean reach `target`?"
     from rlhf_nb.ppo import PPO, PPOConfig, evaluate_policy
     from rlhf_nb.envs import make_vector_env
-    cfg = PPOConfig.for_env('CartPole-v1', **overrides)
+    cfg = PPOConfig.for_env(env_id, **overrides)
     max_steps = max_steps or cfg.total_timesteps
-    ppo = PPO(cfg, make_vector_env('CartPole-v1', cfg.num_envs), seed=seed, device='cpu')
-    evals, next_eval, eval_seconds = [], eval_every, 0.0
+    ppo = PPO(cfg, make_vector_env(env_id, cfg.num_envs), seed=seed, device='cpu')
+    cpu_start = time.process_time()
+    evals, next_eval, eval_seconds, eval_cpu_seconds = [], eval_every, 0.0, 0.0
     first = dict(greedy=None, sampled=None)
     start = time.perf_counter()
 
     def callback(m):
-        nonlocal next_eval, eval_seconds
+        nonlocal next_eval, eval_seconds, eval_cpu_seconds
         if m['global_step'] < next_eval and m['global_step'] < max_steps: return
         next_eval += eval_every
         t = time.perf_counter()
-        row = dict(step=m['global_step'], train_seconds=round(t - start - eval_seconds, 2))
+        row = dict(step=m['global_step'], train_seconds=round(t - start - eval_seconds, 2),
+                   train_cpu_seconds=round(time.process_time() - cpu_start - eval_cpu_seconds, 2))
+        c = time.process_time()
         for mode in ('greedy', 'sampled'):
-            row[mode] = statistics.mean(evaluate_policy(ppo, 'CartPole-v1', episodes, deterministic=mode == 'greedy'))
+            row[mode] = statistics.mean(evaluate_policy(ppo, env_id, episodes, deterministic=mode == 'greedy'))
             if first[mode] is None and row[mode] >= target: first[mode] = dict(step=row['step'], seconds=row['train_seconds'])
         evals.append(row)
         eval_seconds += time.perf_counter() - t
+        eval_cpu_seconds += time.process_time() - c
 
     ppo.learn(max_steps, callback=callback, progress=False)
     last = evals[-1]
@@ -153,11 +166,14 @@ def steps_to_target(seed:int, target:float=475.0, eval_every:int=4096, max_steps
     return dict(seed=seed, first_greedy=first['greedy'], first_sampled=first['sampled'], held_greedy=held,
                 final_greedy=last['greedy'], final_sampled=last['sampled'], final_step=last['step'],
                 greedy_held=sum(e['greedy'] >= target for e in after) / len(after) if after else None,
-                train_seconds=last['train_seconds'], evals=evals)
+                train_seconds=last['train_seconds'], train_cpu_seconds=last['train_cpu_seconds'],
+                steps_per_cpu_second=round(last['step'] / last['train_cpu_seconds']), evals=evals)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--env', default='CartPole-v1', help='env id; other than CartPole: only the evaluation part')
+    p.add_argument('--target', type=float, default=None, help="mean true return to reach (default: the env's in TARGETS)")
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     p.add_argument('--eval-every', type=int, default=4096)
     p.add_argument('--max-steps', type=int, default=None, help='train this long (default: total_timesteps)')
@@ -170,6 +186,7 @@ def main(argv=None):
     p.add_argument('--out', default=str(RESULTS))
     args = p.parse_args(argv)
     overrides = {k: json.loads(v) for k, v in (kv.split('=', 1) for kv in args.set)}
+    if args.env != 'CartPole-v1': return other_env(args, overrides)
 
     import torch
     out = Path(args.out)
@@ -202,6 +219,42 @@ def main(argv=None):
     out.write_text(json.dumps(result, indent=1) + '\n')
     print_table(result)
     print(f"wrote {out}")
+
+
+def other_env(args, overrides:dict):
+    "The evaluation part on `args.env`; its results replace that env's entry in `envs` of the results file."
+    from dataclasses import asdict
+    from rlhf_nb.ppo import PPOConfig
+    target = args.target if args.target is not None else TARGETS.get(args.env, float('inf'))
+    print(f"{args.env}: PPO on the env reward, evaluated every {args.eval_every:,} steps (10 episodes), "
+          f"target {target}, seeds {args.seeds}", flush=True)
+    runs = []
+    for seed in args.seeds:
+        r = steps_to_target(seed, target=target, eval_every=args.eval_every, max_steps=args.max_steps,
+                            env_id=args.env, **overrides)
+        runs.append(r)
+        fg = r['first_greedy']
+        print(f"  seed {seed}: greedy >= {target} first at {fg['step'] if fg else '-'} steps; final at {r['final_step']:,}: "
+              f"greedy {r['final_greedy']:.1f}, sampled {r['final_sampled']:.1f}; "
+              f"{r['steps_per_cpu_second']:,} env steps per CPU second of training", flush=True)
+    out = Path(args.out)
+    result = json.loads(out.read_text()) if out.exists() else {}
+    result.setdefault('envs', {})[args.env] = dict(
+        config=asdict(PPOConfig.for_env(args.env, **overrides)), target=target, eval_every=args.eval_every,
+        max_steps=args.max_steps, date=time.strftime('%Y-%m-%d %H:%M'), runs=runs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + '\n')
+    print_env_table(args.env, result['envs'][args.env])
+    print(f"wrote {out}")
+
+
+def print_env_table(env_id:str, r:dict):
+    steps = sorted({e['step'] for run in r['runs'] for e in run['evals']})
+    print(f"\n| {env_id}, greedy evaluation mean | " + " | ".join(f"{s:,}" for s in steps) + " |")
+    print("|---|" + "---|" * len(steps))
+    for run in r['runs']:
+        by_step = {e['step']: e['greedy'] for e in run['evals']}
+        print(f"| seed {run['seed']} | " + " | ".join(f"{by_step[s]:.0f}" if s in by_step else '' for s in steps) + " |")
 
 
 def print_table(result:dict):

@@ -33,6 +33,7 @@ def main():
                                  round_steps=1024, total_timesteps=2048, eval_every=2048, target_return=None,
                                  videos=args.videos or None)
         RLHF(f'warm-up-{kind}', cfg, store=store, progress=False).run()
+    print("time to 475: every run stops early once its evaluated true return reaches 475 (target_return=475)", flush=True)
     rows = []
     for seed in range(args.seeds):
         row = dict(seed=seed)

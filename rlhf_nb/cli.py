@@ -21,18 +21,25 @@ class _Parser(argparse.ArgumentParser):
 # %% ../nbs/12_cli.ipynb #f0c11008
 def _collect(args):
     from rlhf_nb.store import Store
+    from rlhf_nb.envs import env_settings
     from rlhf_nb.clips import collect_pairs
     store = Store()
+    env_id = args.env_id or (store.get_run(args.name)['env_id'] if store.has_run(args.name) else 'CartPole-v1')
+    length = args.segment_length
+    if length is None: length = env_settings(env_id)['loop'].get('segment_length', 25)  # the env's clip length
     pair_ids = collect_pairs(store, args.name, env_id=args.env_id, n_pairs=args.n_pairs,
-                             segment_length=args.segment_length, fps=args.fps, seed=args.seed)
-    print(f"collected {len(pair_ids)} pairs into run {args.name!r} ({store.run_dir(args.name)})")
+                             segment_length=length, fps=args.fps, seed=args.seed)
+    print(f"collected {len(pair_ids)} pairs of {length}-step clips into run {args.name!r} ({store.run_dir(args.name)})")
 
 def _label(args):
     from rlhf_nb.store import Store
     from rlhf_nb.teachers import make_teacher, label_pending
     store = Store()
-    n = label_pending(store, args.name, make_teacher(args.teacher, seed=args.seed), limit=args.limit)
-    print(f"{args.teacher} teacher labeled {n} pairs of run {args.name!r}")
+    env_id = store.get_run(args.name)['env_id']  # no such run: one line
+    teacher = make_teacher(args.teacher, seed=args.seed, env_id=env_id, criterion=args.criterion)
+    n = label_pending(store, args.name, teacher, limit=args.limit)
+    judge = f" ({teacher.criterion.name})" if teacher.criterion else ''
+    print(f"{args.teacher} teacher{judge} labeled {n} pairs of run {args.name!r}")
 
 def _pretrain(args):
     from rlhf_nb.store import Store
@@ -43,12 +50,17 @@ def _pretrain(args):
           f"val loss {m['val_loss']:.4f}, saved to {record['path']}")
 
 def _train(args):
+    from rlhf_nb.store import Store
     from rlhf_nb.rlhf import train
-    r = train(args.name, env_id=args.env_id, teacher=args.teacher, reward=args.reward,
-              total_timesteps=args.total_timesteps, label_budget=args.label_budget,
-              selection=args.selection, seed=args.seed, human_timeout=args.human_timeout, videos=args.videos)
+    r = train(args.name, env_id=args.env_id, teacher=args.teacher, criterion=args.criterion, reward=args.reward,
+              total_timesteps=args.total_timesteps, label_budget=args.label_budget, segment_length=args.segment_length,
+              selection=args.selection, seed=args.seed, human_timeout=args.human_timeout, videos=args.videos,
+              eval_every=args.eval_every, target_return=args.target_return)
+    early = args.target_return is not None and r['global_step'] < Store().get_run(args.name)['loop_config']['total_timesteps']
     print(f"run {args.name!r}: true return {r['true_return_mean']:.1f} ± {r['true_return_std']:.1f} after "
-          f"{r['global_step']} env steps and {r['labels']} labels; rlhf-nb eval --name {args.name} evaluates it again")
+          f"{r['global_step']} env steps and {r['labels']} labels"
+          f"{f' (stopped early: it reached --target-return {args.target_return:g})' if early else ''}; "
+          f"rlhf-nb eval --name {args.name} evaluates it again")
 
 def _eval(args):
     from rlhf_nb.rlhf import evaluate
@@ -59,7 +71,13 @@ def _eval(args):
 
 def _demo(args):
     from rlhf_nb.rlhf import demo
-    demo(name=args.name, seed=args.seed)
+    demo(name=args.name, seed=args.seed, target_return=args.target_return)
+
+def _number_or_none(text:str) -> float|None:
+    "A number, or None for 'none'."
+    if text.strip().lower() == 'none': return None
+    try: return float(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not a number or none") from None
 
 # %% ../nbs/12_cli.ipynb #f0c1100a
 def _runs(args):
@@ -138,7 +156,7 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--name', required=True, help='run name')
     c.add_argument('--env-id', default=None, help="gymnasium id (default: the run's, else CartPole-v1)")
     c.add_argument('--n-pairs', type=int, default=50, help='pairs to collect (default 50)')
-    c.add_argument('--segment-length', type=int, default=25, help='steps per clip (default 25)')
+    c.add_argument('--segment-length', type=int, default=None, help="steps per clip (default: the env's, 25 on CartPole)")
     c.add_argument('--fps', type=int, default=15, help='video frames per second (default 15)')
     c.add_argument('--seed', type=int, default=None, help='random seed')
     c.set_defaults(fn=_collect)
@@ -146,6 +164,7 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser('label', help='label pending pairs with a synthetic teacher')
     c.add_argument('--name', required=True, help='run name')
     c.add_argument('--teacher', required=True, choices=TEACHERS)
+    c.add_argument('--criterion', default=None, help="with --teacher judge: the env's judging criterion (default: the env's own)")
     c.add_argument('--limit', type=int, default=None, help='label at most this many pairs')
     c.add_argument('--seed', type=int, default=0, help="the teacher's random seed")
     c.set_defaults(fn=_label)
@@ -162,10 +181,15 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--name', required=True, help='run name')
     c.add_argument('--env-id', default=None, help="gymnasium id (default: the run's, else CartPole-v1)")
     c.add_argument('--teacher', default=None, choices=('human',) + TEACHERS, help='who labels new pairs (default human)')
+    c.add_argument('--criterion', default=None, help="with --teacher judge: the env's judging criterion (default: the env's own)")
     c.add_argument('--reward', default=None, choices=('learned', 'env'),
                    help="'learned' (RLHF, default) or 'env' (PPO on the true reward, the baseline)")
     c.add_argument('--total-timesteps', type=int, default=None, help='env steps (default per env family)')
     c.add_argument('--label-budget', type=int, default=None, help="cap on the run's labels, pretraining included")
+    c.add_argument('--segment-length', type=int, default=None, help="steps per clip (default: the env's)")
+    c.add_argument('--eval-every', type=int, default=None, help="env steps between evaluations on the true reward (default per env)")
+    c.add_argument('--target-return', type=float, default=None, metavar='R',
+                   help="stop once an evaluation's true return reaches R (default: none, the run trains its whole budget)")
     c.add_argument('--selection', default=None, choices=('uniform', 'disagreement'), help='how new pairs are chosen')
     c.add_argument('--human-timeout', type=float, default=None,
                    help='seconds to wait for human labels before going on with what is labeled (default: wait)')
@@ -212,7 +236,7 @@ def make_parser() -> argparse.ArgumentParser:
                         "(one value: the same in every cell; ppo.FIELD, reward_train.FIELD for their settings)")
     c.add_argument('--seeds', default=None, help='seeds of every condition: a count (5) or a list (0,3,7); default 3')
     c.add_argument('--threshold', type=float, default=None,
-                   help="a final true return counted as reached (default: the env family's target return, 475 on CartPole)")
+                   help="a final true return counted as reached (default: gymnasium's solved return of the env, 475 on CartPole)")
     c.add_argument('--address', default=None, help='a Ray cluster to join (default $RAY_ADDRESS; none: Ray on this machine)')
     c.add_argument('--num-cpus', type=int, default=None, help="a Ray started here: cells at once (default: this machine's cores)")
     c.add_argument('--retry-failed', action='store_true', help='run failed cells again too')
@@ -223,6 +247,8 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser('demo', help='CartPole end to end with the oracle teacher, headless')
     c.add_argument('--name', default=None, help='run name (default: a fresh demo-<time> run)')
     c.add_argument('--seed', type=int, default=0)
+    c.add_argument('--target-return', type=_number_or_none, default=475.0, metavar='R',
+                   help='each run stops once an evaluation reaches R (default 475, to be quick); none: both train their whole budget')
     c.set_defaults(fn=_demo)
     return p
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
 import cv2
+import gymnasium as gym
 import numpy as np
 
 from .core import UserError, check_run_name
@@ -18,8 +19,8 @@ from .envs import check_env_id, make_env, render_frame
 from .video import encode_pair_video, is_encoding, queue_video_job, read_video, read_video_bytes, video_format, wait_for_videos
 
 # %% auto #0
-__all__ = ['ARRAY_KEYS', 'Segment', 'Policy', 'RandomPolicy', 'segment_stream', 'collect_segments', 'sample_pairs', 'clip_frames',
-           'collect_pairs', 'load_segment']
+__all__ = ['ARRAY_KEYS', 'Segment', 'action_format', 'Policy', 'RandomPolicy', 'segment_stream', 'collect_segments',
+           'sample_pairs', 'clip_frames', 'collect_pairs', 'load_segment']
 
 # %% ../nbs/05_clips.ipynb #c1b2c006
 ARRAY_KEYS = ('obs', 'actions', 'rewards', 'padding', 'frames')
@@ -28,7 +29,7 @@ ARRAY_KEYS = ('obs', 'actions', 'rewards', 'padding', 'frames')
 class Segment:
     "A fixed-length piece of one episode: what a clip shows and what a preference is about."
     obs: np.ndarray  # (T, *obs_shape) observation at each step (padding: the episode's final observation)
-    actions: np.ndarray  # (T,) int64 action taken at each step (padding: 0)
+    actions: np.ndarray  # (T,) int64 action index (Discrete) or (T, *action_shape) float32 (Box); padding: 0
     rewards: np.ndarray  # (T,) float32 TRUE env reward (padding: 0)
     padding: np.ndarray  # (T,) bool, True for the absorbing steps after the episode ended
     frames: np.ndarray|None = None  # (T, H, W, 3) uint8 RGB; None when loaded without them
@@ -64,26 +65,41 @@ class Segment:
                 f"padded={int(self.padding.sum())}, policy={self.policy!r}, episode={self.episode}, start={self.start})")
 
 # %% ../nbs/05_clips.ipynb #c1b2c009
+def action_format(action_space:gym.Space, # an env's action space
+                 ) -> tuple[type, tuple]:
+    "How segments store the actions of `action_space`: `(np.int64, ())` for Discrete, `(np.float32, shape)` for Box."
+    if isinstance(action_space, gym.spaces.Discrete): return np.int64, ()
+    if isinstance(action_space, gym.spaces.Box): return np.float32, tuple(action_space.shape)
+    raise UserError(f"the action space {action_space} is not supported: rlhf_nb takes Discrete actions "
+                    "(CartPole, Atari) or a Box of continuous ones (Pendulum, MuJoCo)")
+
 class Policy(Protocol):
     "What `collect_segments` needs from a policy."
-    def act(self, obs) -> int: ...
+    def act(self, obs) -> int|np.ndarray: ...
 
 class RandomPolicy:
-    "Uniformly random actions from a discrete action space, reproducible from `seed`."
+    "Uniformly random actions: any index of a Discrete space, anywhere within a bounded Box; reproducible from `seed`."
     name = 'random'
-    def __init__(self, action_space, # a `gymnasium.spaces.Discrete`
+    def __init__(self, action_space:gym.Space, # Discrete, or a Box with finite bounds
                  seed:int|None=None):
-        self.n, self.rng = int(action_space.n), np.random.default_rng(seed)
-    def act(self, obs) -> int: return int(self.rng.integers(self.n))
+        dtype, _ = action_format(action_space)
+        self.rng = np.random.default_rng(seed)
+        self.n = int(action_space.n) if dtype is np.int64 else None
+        if self.n is None and not action_space.is_bounded():
+            raise UserError(f"a random policy needs finite bounds on every action, not {action_space}")
+        self.low, self.high = (None, None) if self.n is not None else (action_space.low, action_space.high)
+    def act(self, obs) -> int|np.ndarray:
+        if self.n is not None: return int(self.rng.integers(self.n))
+        return self.rng.uniform(self.low, self.high).astype(np.float32)  # (*action_shape,)
 
 def _policy_name(policy) -> str:
     return getattr(policy, 'name', None) or type(policy).__name__
 
 # %% ../nbs/05_clips.ipynb #c1b2c00c
-def _segment(obs:list, actions:list, rewards:list, frames, n:int, **meta) -> Segment:
+def _segment(obs:list, actions:list, rewards:list, frames, n:int, dtype=np.int64, **meta) -> Segment:
     "A segment from per-step lists (already `T` long) whose first `n` steps are real."
     T = len(actions)
-    return Segment(obs=np.stack(obs), actions=np.array(actions, dtype=np.int64),  # (T, *obs_shape), (T,)
+    return Segment(obs=np.stack(obs), actions=np.array(actions, dtype=dtype),  # (T, *obs_shape), (T, *action_shape)
                    rewards=np.array(rewards, dtype=np.float32), padding=np.arange(T) >= n, frames=frames, **meta)
 
 def segment_stream(env:gym.Env, # an env from `make_env` (`render=True` for frames)
@@ -95,25 +111,31 @@ def segment_stream(env:gym.Env, # an env from `make_env` (`render=True` for fram
                   ) -> Iterator[Segment]:
     "Roll `policy` out in `env` forever, yielding segments that never straddle two episodes."
     T, name = segment_length, policy_name or _policy_name(policy)
+    dtype, action_shape = action_format(env.action_space)  # UserError for a space segments cannot hold
+    box = env.action_space if isinstance(env.action_space, gym.spaces.Box) else None
+    no_action = np.zeros(action_shape, dtype)  # what a padded step "did"
     obs, _ = env.reset(seed=seed)
     shape = render_frame(env).shape if frames else None  # (H, W, 3)
     episode, start, prev = 0, 0, None  # prev: this episode's last full segment, for a truncation overlap
     while True:  # one piece: up to T steps of the current episode
-        meta = dict(env_id=env.spec.id, seed=seed, policy=name, episode=episode)
+        meta = dict(env_id=env.spec.id, seed=seed, policy=name, episode=episode, dtype=dtype)
         fr = np.empty((T, *shape), np.uint8) if frames else None  # (T, H, W, 3), drawn into step by step
         o, a, r, done = [], [], [], False
         while len(a) < T and not done:
             if frames: render_frame(env, out=fr[len(a)])
             o.append(obs)
-            a.append(policy.act(obs))
-            obs, reward, terminated, truncated, _ = env.step(a[-1])
+            action = policy.act(obs)
+            if box is not None:  # a continuous action as the env carries it out: within the bounds
+                action = np.clip(np.asarray(action, dtype).reshape(action_shape), box.low, box.high)
+            a.append(action)
+            obs, reward, terminated, truncated, _ = env.step(action)
             r.append(float(reward))
             done = terminated or truncated
         n, seg = len(a), None
         if n == T: seg = _segment(o, a, r, fr, n, start=start, **meta)
         elif terminated:  # the absorbing state: final observation and frame, held, worth nothing
             if frames: fr[n:] = render_frame(env, out=fr[n])
-            seg = _segment(o + [obs] * (T - n), a + [0] * (T - n), r + [0.0] * (T - n), fr, n, start=start, **meta)
+            seg = _segment(o + [obs] * (T - n), a + [no_action] * (T - n), r + [0.0] * (T - n), fr, n, start=start, **meta)
         elif prev is not None:  # truncated: not a failure, so the last T real steps, overlapping `prev`
             k = T - n  # steps taken from the end of `prev`
             seg = _segment(list(prev.obs[n:]) + o, list(prev.actions[n:]) + a, list(prev.rewards[n:]) + r,
@@ -217,6 +239,7 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
     env = make_env(check_env_id(env_id or 'CartPole-v1'), render=videos, record_stats=False)  # UserError if unusable
     env_id, seed = env.spec.id, secrets.randbelow(2**31) if seed is None else int(seed)
     try:
+        action_format(env.action_space)  # UserError for a space segments cannot hold, before a run is made
         if run is None: store.ensure_run(name, env_id)
         if policy is None: policy, pname = RandomPolicy(env.action_space, seed=seed), 'random'
         else: pname = f"{_policy_name(policy)}@iter{iteration}"

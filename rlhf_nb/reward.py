@@ -20,13 +20,13 @@ from fastcore.basics import patch
 from .core import UserError, atomic_write, check_run_name, get_device, torch_threads
 from .envs import make_env, make_vector_env
 from .store import Store, read_latest, read_run_file, read_weights, wait_for_labels
-from .clips import collect_segments, sample_pairs
+from .clips import action_format, collect_segments, sample_pairs
 from .teachers import make_teacher
 
 # %% auto #0
-__all__ = ['LABEL_TARGET', 'preference_prob', 'preference_loss', 'is_image_obs', 'RewardNet', 'RewardModel', 'Preferences',
-           'split_pairs', 'RewardConfig', 'choose_norm_center', 'evaluate_pairs', 'train_epoch', 'EarlyStopping',
-           'train_reward_model', 'disagreement_scorer', 'selection_curve', 'LearnedRewardWrapper',
+__all__ = ['LABEL_TARGET', 'preference_prob', 'preference_loss', 'is_image_obs', 'RewardNet', 'action_config', 'RewardModel',
+           'Preferences', 'split_pairs', 'RewardConfig', 'choose_norm_center', 'evaluate_pairs', 'train_epoch',
+           'EarlyStopping', 'train_reward_model', 'disagreement_scorer', 'selection_curve', 'LearnedRewardWrapper',
            'LearnedRewardVecWrapper', 'preferences_from_store', 'retrain', 'pretrain_reward', 'load_reward_model',
            'learned_reward_env', 'learned_reward_vector_env']
 
@@ -58,16 +58,24 @@ def is_image_obs(obs_shape) -> bool:
     "Stacked frames (C, H, W) get the CNN; anything else is flattened into the MLP."
     return len(tuple(obs_shape)) == 3
 
+def _check_actions(n_actions, action_shape):
+    if (n_actions is None) == (action_shape is None):
+        raise ValueError(f"give n_actions (Discrete actions) or action_shape (Box actions), not {n_actions=} and {action_shape=}")
+
 class RewardNet(nn.Module):
     "Per-step reward r(obs[, action]); padded (absorbing) steps get one learned scalar."
     def __init__(self,
                  obs_shape:tuple, # one observation's shape: (4,) for CartPole, (4, 84, 84) for Atari
-                 n_actions:int, # size of the discrete action space
+                 n_actions:int|None=None, # size of a discrete action space (or give `action_shape`)
                  use_actions:bool=False, # reward depends on the action too: r(obs, action)
                  hidden:int=64, # width of the hidden layers
+                 action_shape:tuple|None=None, # shape of a continuous (Box) action, e.g. (1,) for Pendulum
                 ):
         super().__init__()
-        self.obs_shape, self.n_actions, self.use_actions = tuple(obs_shape), int(n_actions), bool(use_actions)
+        _check_actions(n_actions, action_shape)
+        self.obs_shape, self.use_actions = tuple(obs_shape), bool(use_actions)
+        self.n_actions = None if n_actions is None else int(n_actions)  # Discrete: the one-hot's length
+        self.action_shape = () if action_shape is None else tuple(int(s) for s in action_shape)  # Box: the vector's shape
         if is_image_obs(self.obs_shape):
             self.body = nn.Sequential(  # Christiano et al. 2017, §A.2 (Atari reward predictor)
                 nn.Conv2d(self.obs_shape[0], 16, 7, stride=3), nn.LeakyReLU(0.01),
@@ -79,26 +87,32 @@ class RewardNet(nn.Module):
         else:
             self.body = nn.Flatten()  # (B, obs_dim)
             n_features = int(np.prod(self.obs_shape))
-        n_in = n_features + (self.n_actions if self.use_actions else 0)
+        n_action_features = self.n_actions if self.n_actions is not None else int(np.prod(self.action_shape))
+        n_in = n_features + (n_action_features if self.use_actions else 0)
         self.head = nn.Sequential(nn.Linear(n_in, hidden), nn.LeakyReLU(0.01),
                                   nn.Linear(hidden, hidden), nn.LeakyReLU(0.01),
                                   nn.Linear(hidden, 1))
         self.absorbing = nn.Parameter(torch.zeros(()))  # the reward of every padded step
 
+    def action_features(self, actions):
+        "What the head sees of the actions: (B,) indices -> (B, n_actions) one-hot; (B, *action_shape) -> (B, action_dim)."
+        if self.n_actions is not None: return F.one_hot(actions.long(), self.n_actions).float()
+        return actions.float().reshape(len(actions), -1)
+
     def forward(self, obs, actions=None):
-        "Reward of each step: obs (B, *obs_shape), actions (B,) -> (B,)."
+        "Reward of each step: obs (B, *obs_shape), actions (B,) or (B, *action_shape) -> (B,)."
         x = obs.float()
         if is_image_obs(self.obs_shape): x = x / 255.0  # uint8 frames to [0, 1]
         h = self.body(x)
-        if self.use_actions: h = torch.cat([h, F.one_hot(actions.long(), self.n_actions).float()], dim=1)
+        if self.use_actions: h = torch.cat([h, self.action_features(actions)], dim=1)
         return self.head(h).squeeze(-1)
 
     def segment_returns(self, obs, actions, padding):
-        "Summed reward of each clip: obs (B, T, *obs_shape), actions (B, T), padding (B, T) -> (B,)."
+        "Summed reward of each clip: obs (B, T, *obs_shape), actions (B, T, *action_shape), padding (B, T) -> (B,)."
         B, T = padding.shape
         real = ~padding.reshape(B * T)  # (B*T,)
         flat_obs = obs.reshape(B * T, *self.obs_shape)  # (B*T, *obs_shape)
-        flat_actions = actions.reshape(B * T)[real] if self.use_actions else None
+        flat_actions = actions.reshape(B * T, *self.action_shape)[real] if self.use_actions else None
         r_real = self(flat_obs[real], flat_actions)  # the net runs on real steps only
         r = torch.zeros(B * T, dtype=r_real.dtype, device=r_real.device).masked_scatter(real, r_real)
         r = torch.where(real, r, self.absorbing)  # padded steps: the absorbing reward
@@ -109,19 +123,31 @@ def _arrays_of(seg):
     "(obs, actions, padding) of one clip, with a leading batch axis of 1."
     return np.asarray(seg.obs)[None], np.asarray(seg.actions)[None], np.asarray(seg.padding, bool)[None]
 
+def action_config(action_space:gym.Space, # an env's action space
+                 ) -> dict:
+    "How a reward model describes `action_space`: `{'n_actions': n}` (Discrete) or `{'action_shape': [...]}` (Box)."
+    dtype, shape = action_format(action_space)  # UserError for any other space
+    return {'n_actions': int(action_space.n)} if dtype is np.int64 else {'action_shape': list(shape)}
+
+def _actions_text(config:dict) -> str:
+    return f"{config['n_actions']} actions" if 'n_actions' in config else f"actions of shape {tuple(config['action_shape'])}"
+
 class RewardModel(nn.Module):
     "An ensemble of `RewardNet`s plus the normalization PPO's reward goes through."
     def __init__(self,
                  obs_shape:tuple, # one observation's shape
-                 n_actions:int, # size of the discrete action space
+                 n_actions:int|None=None, # size of a discrete action space (or give `action_shape`)
                  n_members:int=3, # ensemble size (the paper: 3)
                  use_actions:bool=False, # reward depends on the action too
                  hidden:int=64, # hidden width of each member
+                 action_shape:tuple|None=None, # shape of a continuous (Box) action
                 ):
         super().__init__()
-        self.config = dict(obs_shape=[int(s) for s in obs_shape], n_actions=int(n_actions), n_members=int(n_members),
+        _check_actions(n_actions, action_shape)
+        actions = {'n_actions': int(n_actions)} if action_shape is None else {'action_shape': [int(s) for s in action_shape]}
+        self.config = dict(obs_shape=[int(s) for s in obs_shape], **actions, n_members=int(n_members),
                            use_actions=bool(use_actions), hidden=int(hidden))
-        self.members = nn.ModuleList(RewardNet(obs_shape, n_actions, use_actions, hidden) for _ in range(n_members))
+        self.members = nn.ModuleList(RewardNet(obs_shape, n_actions, use_actions, hidden, action_shape) for _ in range(n_members))
         self.register_buffer('shift', torch.zeros(n_members))  # each member's zero point (absorbing or mean reward)
         self.register_buffer('scale', torch.ones(()))  # RMS of the shifted ensemble reward over policy states
         self.register_buffer('fitted', torch.zeros((), dtype=torch.bool))  # has fit_normalization run?
@@ -130,6 +156,11 @@ class RewardModel(nn.Module):
 
     @property
     def device(self): return self.shift.device
+
+    @property
+    def action_config(self) -> dict:
+        "The actions it is for, as `action_config(space)` describes a space."
+        return {k: self.config[k] for k in ('n_actions', 'action_shape') if k in self.config}
 
     def member_returns(self, obs, actions, padding):
         "Raw summed reward of each clip under each member: (B, T, ...) tensors -> (K, B)."
@@ -213,12 +244,15 @@ def segment_rewards(self:RewardModel, seg) -> np.ndarray:
     return np.where(np.asarray(seg.padding, bool), self.absorbing_reward(), r).astype(np.float32)
 
 # %% ../nbs/07_reward.ipynb #r4c00014
+_FORMATS = ('rlhf_nb.reward/1', 'rlhf_nb.reward/2')  # 2: a config with `action_shape` (continuous actions)
+
 @patch
 def save(self:RewardModel, path) -> Path:
     "Write config + state dict (with normalization) to `path`, atomically."
     path = Path(path)
     with atomic_write(path) as tmp:
-        torch.save({'format': 'rlhf_nb.reward/1', 'config': self.config, 'center': self.center, 'env_id': self.env_id,
+        fmt = _FORMATS[0 if 'n_actions' in self.config else 1]  # a discrete model's file is what it always was
+        torch.save({'format': fmt, 'config': self.config, 'center': self.center, 'env_id': self.env_id,
                     'state_dict': {k: v.detach().cpu() for k, v in self.state_dict().items()}}, tmp)
     return path
 
@@ -228,7 +262,7 @@ def load(cls:RewardModel, path, # a file written by `RewardModel.save`
         ) -> RewardModel:
     "Load a saved reward model with `weights_only=True` (no code runs from the file)."
     ckpt = read_weights(path)  # a damaged file raises here; `store.read_run_file` turns that into one line
-    if not isinstance(ckpt, dict) or ckpt.get('format') != 'rlhf_nb.reward/1':
+    if not isinstance(ckpt, dict) or ckpt.get('format') not in _FORMATS:
         raise UserError(f"{path} is not an rlhf_nb reward model checkpoint")
     model = cls(**ckpt['config'])
     model.load_state_dict(ckpt['state_dict'])
@@ -243,7 +277,7 @@ LABEL_TARGET = {'left': 1.0, 'right': 0.0, 'tie': 0.5}  # 'unknown' is absent: n
 class Preferences:
     "Labeled clip pairs as arrays: the clips once, the pairs as indices into them."
     obs: np.ndarray  # (S, T, *obs_shape) clips' observations
-    actions: np.ndarray  # (S, T) int64
+    actions: np.ndarray  # (S, T) int64 (Discrete) or (S, T, *action_shape) float32 (Box)
     padding: np.ndarray  # (S, T) bool: absorbing steps
     pairs: np.ndarray  # (P, 2) int64: left and right clip index
     targets: np.ndarray  # (P,) float32: 1 left, 0 right, 0.5 tie
@@ -273,8 +307,10 @@ class Preferences:
         used = sorted({int(s) for k in keep for s in pairs[k][:2]})
         index = {s: n for n, s in enumerate(used)}
         get = lambda attr, dtype: np.stack([np.asarray(getattr(segments[s], attr)) for s in used]).astype(dtype, copy=False)
-        return cls(obs=get('obs', np.asarray(segments[used[0]].obs).dtype) if used else np.zeros((0, 0)),
-                   actions=get('actions', np.int64) if used else np.zeros((0, 0), np.int64),
+        first = lambda attr: np.asarray(getattr(segments[used[0]], attr))
+        continuous = bool(used) and np.issubdtype(first('actions').dtype, np.floating)  # a Box's action vectors
+        return cls(obs=get('obs', first('obs').dtype) if used else np.zeros((0, 0)),
+                   actions=get('actions', np.float32 if continuous else np.int64) if used else np.zeros((0, 0), np.int64),
                    padding=get('padding', bool) if used else np.zeros((0, 0), bool),
                    pairs=np.array([[index[int(pairs[k][0])], index[int(pairs[k][1])]] for k in keep], np.int64).reshape(-1, 2),
                    targets=np.array([LABEL_TARGET[labels[k]] for k in keep], np.float32),
@@ -302,8 +338,8 @@ class RewardConfig:
     "Every option of `train_reward_model`; [Christiano] = Christiano et al. 2017, https://arxiv.org/abs/1706.03741."
     n_members: int = 3
     "ensemble size of a new model ([Christiano] used 3); each member trains on its own bootstrap of the training pairs"
-    use_actions: bool = False
-    "a new model's reward depends on the action too, r̂(o, a); r̂(o) leaves the policy less to exploit"
+    use_actions: bool | None = None
+    "a new model's reward depends on the action too, r̂(o, a). None: yes for continuous (Box) actions, as for [Christiano]'s MuJoCo robots (r̂ is a function of observation and action, §2.1; rl-teacher, an implementation of the paper at github.com/nottombrown/rl-teacher, feeds the action vector beside the observation to a 64-64 leaky-ReLU MLP); no for discrete actions, where r̂(o) leaves the policy less to exploit"
     val_frac: float = 0.2
     "fraction of pairs held out, by pair id (`split_pairs`); [Christiano] §2.2.3 held out 1/e, a run has fewer labels to spare"
     max_epochs: int = 200
@@ -343,12 +379,14 @@ class RewardConfig:
         if self.device is not None: get_device(str(self.device))  # UserError for an unknown device
 
     def resolved(self, obs_shape:tuple, # one observation's shape: decides MLP or CNN
+                 continuous:bool=False, # are the actions continuous (a Box)? decides `use_actions`
                 ) -> RewardConfig:
-        "This config with its `None`s filled in for the net that `obs_shape` gets."
+        "This config with its `None`s filled in for the net that `obs_shape` gets and the kind of actions."
         image = is_image_obs(obs_shape)
         device = self.device if self.device is not None else get_device() if image else 'cpu'
         return replace(self, batch_size=self.batch_size or (32 if image else 256), lr=self.lr or (1e-3 if image else 3e-3),
-                       device=str(device), threads=self.threads if self.threads is not None else (None if image else 1))
+                       device=str(device), threads=self.threads if self.threads is not None else (None if image else 1),
+                       use_actions=bool(continuous) if self.use_actions is None else self.use_actions)
 
 # %% ../nbs/07_reward.ipynb #r4c00049
 _MIN_ABSORBING_CLIPS = 0.05  # 'auto' centres on the absorbing state if at least this fraction of labeled clips reach it
@@ -360,7 +398,7 @@ def choose_norm_center(prefs:Preferences, # the labeled pairs
     "The zero point to normalize on, and the fraction of the labeled clips that reach the absorbing state."
     absorbing_clips = float(prefs.padding.any(1).mean())
     if center != 'auto': return center, absorbing_clips
-    if model is not None and bool(model.fitted): return model.center, absorbing_clips  # a warm start keeps its zero point
+    if model is not None and bool(model.fitted) and model.center == 'absorbing': return 'absorbing', absorbing_clips  # kept once known
     return ('absorbing' if absorbing_clips >= _MIN_ABSORBING_CLIPS else 'mean'), absorbing_clips
 
 # %% ../nbs/07_reward.ipynb #r4c0001d
@@ -439,10 +477,17 @@ class EarlyStopping:
         for member, weights in zip(self.members, self.best_weights): member.load_state_dict(weights)
 
 # %% ../nbs/07_reward.ipynb #r4c00055
-def _start_model(prefs:Preferences, config:RewardConfig, model:RewardModel|None, n_actions:int|None) -> RewardModel:
-    "A new model for the observations of `prefs`, or a copy of `model` to continue from."
+def _actions_of(prefs:Preferences, action_space:gym.Space|None, model:RewardModel|None) -> dict:
+    "The actions a model for `prefs` is for: the warm start's, else `action_space`'s, else read off the clips."
+    if model is not None: return model.action_config
+    if action_space is not None: return action_config(action_space)
+    if np.issubdtype(prefs.actions.dtype, np.floating): return {'action_shape': list(prefs.actions.shape[2:])}
+    return {'n_actions': int(prefs.actions.max()) + 1}  # the largest action seen: pass `action_space` to be sure
+
+def _start_model(prefs:Preferences, config:RewardConfig, model:RewardModel|None, actions:dict) -> RewardModel:
+    "A new model for the observations and `actions` of `prefs`, or a copy of `model` to continue from."
     obs_shape = prefs.obs.shape[2:]
-    if model is None: return RewardModel(obs_shape, n_actions or int(prefs.actions.max()) + 1, config.n_members, config.use_actions)
+    if model is None: return RewardModel(obs_shape, n_members=config.n_members, use_actions=config.use_actions, **actions)
     if tuple(model.config['obs_shape']) != tuple(obs_shape):
         raise ValueError(f"warm start: model is for observations {model.config['obs_shape']}, data has {obs_shape}")
     return copy.deepcopy(model)
@@ -451,7 +496,7 @@ def _start_model(prefs:Preferences, config:RewardConfig, model:RewardModel|None,
 def train_reward_model(prefs:Preferences, # the labeled pairs
                        config:RewardConfig|None=None, # training options (default: `RewardConfig()`)
                        model:RewardModel|None=None, # warm start from this model (it is copied, not changed)
-                       n_actions:int|None=None, # action space size of a new model (default: largest action + 1)
+                       action_space:gym.Space|None=None, # the env's actions, for a new model (default: read off the clips)
                        seed:int=0, # seeds the split, the bootstrap, the initial weights and batches
                        norm_obs=None, # observations to fit the normalization on (default: the clips' real steps)
                        norm_actions=None, # their actions (if the model uses actions)
@@ -460,12 +505,13 @@ def train_reward_model(prefs:Preferences, # the labeled pairs
     "Fit a reward ensemble to labeled pairs; return it (normalized) and its metrics."
     start, warm, n_decisive = time.time(), model is not None, int(prefs.decisive.sum()) if len(prefs) else 0
     if n_decisive < 2: raise UserError(f"need at least 2 pairs labeled left or right to train a reward model; found {n_decisive}")
-    cfg = (config or RewardConfig()).resolved(prefs.obs.shape[2:])
+    actions = _actions_of(prefs, action_space, model)  # {'n_actions': n} or {'action_shape': [...]}
+    cfg = (config or RewardConfig()).resolved(prefs.obs.shape[2:], continuous='action_shape' in actions)
     center, absorbing_clips = choose_norm_center(prefs, cfg.norm_center, model)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     train_idx, val_idx = split_pairs(prefs.keys, prefs.decisive, cfg.val_frac, seed)
-    model = _start_model(prefs, cfg, model, n_actions).to(cfg.device)
+    model = _start_model(prefs, cfg, model, actions).to(cfg.device)
     data, train_t, val_t = prefs.to(cfg.device), torch.as_tensor(train_idx, device=cfg.device), torch.as_tensor(val_idx, device=cfg.device)
     on_val = int(prefs.decisive[val_idx].sum()) >= cfg.min_val_decisive  # else select weights on the training pairs
     def evaluate():  # the ensemble on the held-out pairs, and each member's loss on the pairs that select its weights
@@ -536,7 +582,7 @@ def selection_curve(selection:str='uniform', # 'uniform' or 'disagreement'
                    ) -> list[dict]:
     "Accuracy on fresh decisive pairs and Pearson r on fresh clips after each round of labels."
     if selection not in ('uniform', 'disagreement'): raise UserError(f"selection {selection!r}: use 'uniform' or 'disagreement'")
-    teacher = make_teacher(teacher, seed=seed) if isinstance(teacher, str) else teacher
+    teacher = make_teacher(teacher, seed=seed, env_id=env_id) if isinstance(teacher, str) else teacher
     pool = collect_segments(env_id, n_segments=pool_segments, seed=seed, frames=False)
     test = collect_segments(env_id, n_segments=test_segments, seed=seed + 10_000, frames=False)
     test_arrays = [np.stack([getattr(s, k) for s in test]) for k in ('obs', 'actions', 'padding')]
@@ -573,11 +619,17 @@ def _reward_model(model:RewardModel|str|Path, # a model, or the path of a saved 
         model, recorded = read_run_file(model, 'reward', RewardModel.load), str(Path(model).absolute())
     else: recorded = model
     _fitted(model)
-    shape, n = tuple(model.config['obs_shape']), model.config['n_actions']
-    if tuple(obs_space.shape) != shape or getattr(action_space, 'n', None) != n:
-        raise UserError(f"the reward model is for observations of shape {shape} and {n} actions; the env has "
+    shape = tuple(model.config['obs_shape'])
+    try: env_actions = action_config(action_space)
+    except UserError: env_actions = None  # a space no reward model is for
+    if tuple(obs_space.shape) != shape or env_actions != model.action_config:
+        raise UserError(f"the reward model is for observations of shape {shape} and {_actions_text(model.config)}; the env has "
                         f"{tuple(obs_space.shape)} and {action_space}: use the env it was trained on ({model.env_id or 'see its run'})")
     return model, recorded
+
+def _action_bounds(action_space:gym.Space) -> tuple|None:
+    "(low, high) of a Box, whose actions the env carries out clipped to them (as a clip records them); None otherwise."
+    return (action_space.low, action_space.high) if isinstance(action_space, gym.spaces.Box) else None
 
 class LearnedRewardWrapper(gym.Wrapper, RecordConstructorArgs):
     "One env whose reward is `model`'s normalized r(obs_t, a_t); the true reward is in `info['true_reward']`."
@@ -587,7 +639,7 @@ class LearnedRewardWrapper(gym.Wrapper, RecordConstructorArgs):
         self.model, recorded = _reward_model(model, env.observation_space, env.action_space)
         RecordConstructorArgs.__init__(self, model=recorded, _disable_deepcopy=True)  # the spec's record: a path, or the model itself
         gym.Wrapper.__init__(self, env)
-        self._obs = None
+        self._obs, self._bounds = None, _action_bounds(env.action_space)
 
     def set_model(self, model:RewardModel|str|Path, # a trained, normalized reward model (e.g. a retrained one), or its file
                  ):
@@ -603,7 +655,8 @@ class LearnedRewardWrapper(gym.Wrapper, RecordConstructorArgs):
 
     def step(self, action):
         if self._obs is None: raise gym.error.ResetNeeded("call reset before step")
-        reward = float(self.model.reward(self._obs[None], np.asarray([action]))[0])  # r(obs_t, a_t)
+        a = np.asarray([action]) if self._bounds is None else np.clip(np.asarray([action]), *self._bounds)  # (1, *action_shape)
+        reward = float(self.model.reward(self._obs[None], a)[0])  # r(obs_t, a_t)
         obs, true_reward, terminated, truncated, info = self.env.step(action)
         info = {**info, 'true_reward': float(true_reward)}
         self._obs = np.array(obs, copy=True)
@@ -621,7 +674,7 @@ class LearnedRewardVecWrapper(gym.vector.VectorWrapper, RecordConstructorArgs):
         self.model, recorded = _reward_model(model, envs.single_observation_space, envs.single_action_space)
         RecordConstructorArgs.__init__(self, model=recorded, _disable_deepcopy=True)
         gym.vector.VectorWrapper.__init__(self, envs)
-        self._obs = None
+        self._obs, self._bounds = None, _action_bounds(envs.single_action_space)
 
     def set_model(self, model:RewardModel|str|Path, # a trained, normalized reward model (e.g. a retrained one), or its file
                  ):
@@ -636,7 +689,8 @@ class LearnedRewardVecWrapper(gym.vector.VectorWrapper, RecordConstructorArgs):
 
     def step(self, actions):
         if self._obs is None: raise gym.error.ResetNeeded("call reset before step")
-        rewards = self.model.reward(self._obs, np.asarray(actions))  # (N,) one forward pass for all envs
+        a = np.asarray(actions) if self._bounds is None else np.clip(np.asarray(actions), *self._bounds)  # (N, *action_shape)
+        rewards = self.model.reward(self._obs, a)  # (N,) one forward pass for all envs
         obs, true_rewards, terminated, truncated, info = self.env.step(actions)
         info = dict(info)
         info['true_reward'], info['_true_reward'] = true_rewards, np.ones(self.num_envs, bool)
@@ -671,9 +725,9 @@ def _policy_states(store, name:str, iteration:int):
     return obs, actions
 
 # %% ../nbs/07_reward.ipynb #r4c00039
-def _n_actions(env_id:str) -> int:
+def _action_space(env_id:str) -> gym.Space:
     env = make_env(env_id, record_stats=False)
-    try: return int(env.action_space.n)
+    try: return env.action_space
     finally: env.close()
 
 def _model_file(store, name:str, iteration:int) -> Path:
@@ -688,12 +742,12 @@ def _too_few_decisive(store, name:str, n_decisive:int) -> str:
     if len(answered) - n_decisive < 2:  # hardly anything is labeled yet
         return (f"run {name!r} has {n_decisive} pair(s) labeled left or right; a reward model needs at least 2: "
                 f"label pairs first (rlhf-nb label --name {name} --teacher oracle, or the labeling panel)")
-    ties = sum(label == 'tie' for _, label in answered)
+    ties = sum(lab['label'] == 'tie' for _, lab in answered)
     return (f"run {name!r}: the labels carry nothing to learn from: of {len(answered)} labeled pairs {ties} are ties and "
             f"{len(answered) - ties - n_decisive} unknown, only {n_decisive} left or right (a reward model needs 2). "
             "The clips look alike to whoever labeled them, as when every step is worth the same (Acrobot, MountainCar): "
-            "try longer clips (--segment-length), the teacher that judges what a person sees (--teacher judge), "
-            f"or label them yourself (rlhf-nb label --name {name})")
+            "start a new run with longer clips (--segment-length), the teacher that judges what a person sees "
+            "(--teacher judge), or your own labels (the labeling panel)")
 
 def retrain(store, # a `store.Store`
             name:str, # run name
@@ -710,8 +764,8 @@ def retrain(store, # a `store.Store`
     n_decisive = int(prefs.decisive.sum()) if len(prefs) else 0
     if n_decisive < 2: raise UserError(_too_few_decisive(store, name, n_decisive))
     if norm_obs is None: norm_obs, norm_actions = _policy_states(store, name, iteration)
-    n_actions = _n_actions(run['env_id']) if model is None else None
-    model, metrics = train_reward_model(prefs, config, model=model, n_actions=n_actions, seed=seed,
+    action_space = _action_space(run['env_id']) if model is None else None
+    model, metrics = train_reward_model(prefs, config, model=model, action_space=action_space, seed=seed,
                                         norm_obs=norm_obs, norm_actions=norm_actions)
     model.env_id = run['env_id']  # saved with it: the file says which env it rewards
     path = model.save(_model_file(store, name, iteration))

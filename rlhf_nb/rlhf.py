@@ -21,7 +21,7 @@ from .store import DamagedFile, Store, read_latest, read_run_file, read_weights,
 from .store import read_arrays, read_jsonl  # the readers of segment files and logs
 from .video import verify_video, wait_for_videos
 from .clips import collect_pairs
-from .teachers import TEACHERS, label_pending, make_teacher
+from .teachers import TEACHERS, criterion_for, label_pending, make_teacher
 from .reward import LearnedRewardVecWrapper, RewardConfig, RewardModel, disagreement_scorer, load_reward_model, retrain
 from .labeling import run_state
 from .ppo import PPO, PPOConfig, evaluate_policy
@@ -39,7 +39,9 @@ class RLHFConfig:
     reward: str = 'learned'
     "'learned': PPO on the reward model's reward (RLHF); 'env': PPO on the env's true reward (the baseline)"
     teacher: str = 'human'
-    "who labels new pairs: 'human' (the labeling panel) or a synthetic teacher (see `teachers.TEACHERS`)"
+    "who labels new pairs: 'human' (the labeling panel) or a synthetic teacher (`teachers.TEACHERS`: the oracle, B-Pref's five, 'judge')"
+    criterion: str | None = None
+    "with teacher 'judge': the env's judging criterion it ranks clips by (`teachers.CRITERIA`); None: the env's default"
     total_timesteps: int = 150_000
     "env steps of PPO in total"
     label_budget: int = 100
@@ -60,8 +62,8 @@ class RLHFConfig:
     "frames per second of the clip videos"
     videos: bool | None = None
     "encode each pair's video for the labeling panel; None: only when a person labels (a synthetic teacher reads rewards)"
-    target_return: float | None = 475.0
-    "stop once the evaluated true return reaches this (None: always train `total_timesteps`)"
+    target_return: float | None = None
+    "stop once the evaluated true return reaches this; None (default): train the whole `total_timesteps`, report the final policy"
     eval_every: int = 10_000
     "env steps between evaluations of the policy on the true reward"
     eval_episodes: int = 10
@@ -81,6 +83,9 @@ class RLHFConfig:
         if self.reward not in ('learned', 'env'): raise UserError(f"reward {self.reward!r}: use 'learned' or 'env'")
         if self.teacher not in ('human',) + TEACHERS:
             raise UserError(f"teacher {self.teacher!r}: use one of human, {', '.join(TEACHERS)}")
+        if self.teacher == 'judge': criterion_for(self.env_id, self.criterion)  # one line now if the env has none
+        elif self.criterion is not None:
+            raise UserError(f"criterion {self.criterion!r} goes with teacher 'judge', not {self.teacher!r}")
         if self.selection not in ('uniform', 'disagreement'):
             raise UserError(f"selection {self.selection!r}: use 'uniform' or 'disagreement'")
         for name in ('total_timesteps', 'round_steps', 'eval_every', 'eval_episodes', 'segment_length', 'fps', 'oversample'):
@@ -207,7 +212,8 @@ def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look 
     "Have the pending pairs labeled (synthetic teacher, or wait for a person in the panel); return how many stay pending."
     cfg = self.config
     if cfg.teacher != 'human':
-        label_pending(self.store, self.name, make_teacher(cfg.teacher, seed=cfg.seed))
+        teacher = make_teacher(cfg.teacher, seed=cfg.seed, env_id=cfg.env_id, criterion=cfg.criterion)
+        label_pending(self.store, self.name, teacher)
         return len(self.store.pending_pairs(self.name))
     pending = len(self.store.pending_pairs(self.name))
     if pending:
@@ -280,7 +286,9 @@ def _start_policy(self:RLHF):
     "Make the vector env and PPO, resuming from the checkpoint if there is one."
     if self.ppo is not None: return
     cfg = self.config
-    pcfg = PPOConfig.for_env(cfg.env_id, total_timesteps=cfg.total_timesteps, **cfg.ppo)
+    # A learned reward comes normalized by the reward model (`fit_normalization`): PPO does not rescale it again
+    learned = {'norm_reward': False} if cfg.reward == 'learned' else {}
+    pcfg = PPOConfig.for_env(cfg.env_id, total_timesteps=cfg.total_timesteps, **{**learned, **cfg.ppo})
     envs = make_vector_env(cfg.env_id, pcfg.num_envs)
     if cfg.reward == 'learned':
         if self.reward_model is None: raise UserError(f"run {self.name!r} has no reward model yet: pretrain first")
@@ -380,7 +388,7 @@ def run(self:RLHF) -> dict:
     except BaseException as e:  # the store says how it ended (Ctrl-C: stopped; anything else: failed), then it goes on up
         with contextlib.suppress(Exception):
             if isinstance(e, KeyboardInterrupt): self._set_phase('stopped', env_step=self.state['global_step'])
-            else: self._set_phase('failed', error=f'{type(e).__name__}: {e}'.splitlines()[0][:300])
+            else: self._set_phase('failed', error=f'{type(e).__name__}: {e}'.splitlines()[0][:1000])
         raise
     self._set_phase('stopped' if self._stop.is_set() else 'done', env_step=result['global_step'], labels=result['labels'],
                     true_return=result['true_return_mean'], true_return_std=result['true_return_std'])
@@ -428,6 +436,7 @@ def train(name:str, # run name: new, or one to resume
     run = store.get_run(name) if store.has_run(name) else None
     if run is not None:  # resume: its saved settings, with what was given on top (`RLHF` refuses another env id)
         base = run.get('loop_config') or asdict(RLHFConfig.for_env(run['env_id']))
+        if options.get('teacher', 'judge') != 'judge': base = {**base, 'criterion': None}  # another teacher: not the judge's criterion
         config = RLHFConfig(**{**base, **options})
     else:
         config = RLHFConfig.for_env(options.pop('env_id', 'CartPole-v1'), **options)
@@ -626,6 +635,7 @@ def plot_learning_curves(runs:dict[str, str], # {label: run name}
 def demo(name:str|None=None, # run name (default: a fresh demo-<time>); the baseline run is <name>-env
          seed:int=0, # seed of both runs
          store:Store|None=None, # default: the data home's
+         target_return:float|None=475.0, # each run stops once an evaluation reaches this (None: both train the whole budget)
          **options, # `RLHFConfig` overrides for both runs (e.g. total_timesteps)
         ) -> dict:
     "CartPole with the oracle teacher vs PPO on the env reward: a table, a learning-curve PNG, and where they are."
@@ -634,10 +644,15 @@ def demo(name:str|None=None, # run name (default: a fresh demo-<time>); the base
     base = check_run_name(f'{name}-env'[:64])
     for n in (name, base):
         if store.has_run(n): raise UserError(f"run {n!r} exists; the demo needs fresh runs: give another --name")
+    stop = ("each run trains its whole budget (no target return)" if target_return is None else
+            f"each run stops once an evaluation of its true return reaches {target_return:g} (the demo's target return, "
+            "to be quick; a run of your own trains its whole budget unless given --target-return)")
+    print(f"demo: {stop}", flush=True)
     rows = {}
     for label, run, reward in (('RLHF, oracle teacher', name, 'learned'), ('PPO, env reward', base, 'env')):
         print(f"\n== {label}: run {run!r} ==", flush=True)
-        cfg = RLHFConfig.for_env('CartPole-v1', teacher='oracle', reward=reward, seed=seed, **options)
+        cfg = RLHFConfig.for_env('CartPole-v1', teacher='oracle', reward=reward, seed=seed, target_return=target_return,
+                                 **options)
         result = RLHF(run, cfg, store=store).run()
         rows[label] = dict(run=run, labels=result['labels'] if reward == 'learned' else 0,
                            env_steps=result['global_step'], wall_seconds=result['seconds'],
@@ -650,7 +665,7 @@ def demo(name:str|None=None, # run name (default: a fresh demo-<time>); the base
     for label, r in rows.items():
         print(f"{label:<22}{r['labels']:>8}{r['env_steps']:>11}{r['wall_seconds']:>8.1f}"
               f"{r['true_return']:>9.1f} ± {r['true_return_std']:.1f}")
-    print(f"\nruns: {store.run_dir(name)} and {store.run_dir(base)}\nlearning curves: {png}\n"
+    print(f"\n({stop})\nruns: {store.run_dir(name)} and {store.run_dir(base)}\nlearning curves: {png}\n"
           f"label clips yourself: `make lab` and open tutorials/cartpole.ipynb, or run "
           f"`rlhf-nb train --name mine --teacher human` and label in any notebook with "
           f"from rlhf_nb.labeling import LabelingPanel; LabelingPanel('mine')")

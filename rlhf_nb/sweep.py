@@ -9,7 +9,10 @@ from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Callable
 
+import gymnasium as gym
+
 from .core import UserError, atomic_write, check_run_name, data_home, torch_threads
+from .envs import check_env_id
 from .store import Store
 from .reward import RewardConfig
 from .ppo import PPOConfig
@@ -144,7 +147,7 @@ def sweep_cells(spec:dict, # from `make_spec`
 def make_spec(grid:dict|list[dict]|None=None, # {RLHFConfig field: values}, or a list of conditions {field: value}
               seeds:int|list[int]=3, # a count (seeds 0 to n-1) or a list of seeds
               env_id:str='CartPole-v1', # the env of every cell, unless the grid sweeps env_id
-              threshold:float|None=None, # a final true return at least this counts as reached (default: the env family's target_return)
+              threshold:float|None=None, # a final true return at least this counts as reached (default: gymnasium's solved return of the env)
               **options, # RLHFConfig fields every cell shares, e.g. total_timesteps=20_000
              ) -> dict:
     "A sweep's settings, checked: every cell's `RLHFConfig` is built, so a bad grid fails before anything runs."
@@ -204,6 +207,10 @@ def _records(folder:Path) -> dict[str, dict]:
     "id -> result of every finished cell."
     return {p.stem: json.loads(p.read_text()) for p in sorted((folder / 'cells').glob('*.json'))}
 
+def _solved_return(env_id:str) -> float|None:
+    "The return at which gymnasium counts `env_id` solved (its spec's `reward_threshold`), None if it has none."
+    return gym.spec(check_env_id(env_id)).reward_threshold
+
 def _summary(spec:dict, rows:list[dict]) -> list[dict]:
     "Per condition: seeds done, failed, pending; mean, std, min, max of the final true return; seeds that reached the threshold."
     out = []
@@ -211,7 +218,7 @@ def _summary(spec:dict, rows:list[dict]) -> list[dict]:
         group = list(group)
         finals = [r['final_true_return'] for r in group if r['status'] == 'done']
         env_id = group[0].get('env_id', spec['env_id'])
-        threshold = spec['threshold'] if spec['threshold'] is not None else RLHFConfig.for_env(env_id).target_return
+        threshold = spec['threshold'] if spec['threshold'] is not None else _solved_return(env_id)
         out.append(dict(condition=group[0]['condition'], **{f: group[0][f] for f in spec['conditions'][0]}, seeds=len(group),
                         **{s: sum(r['status'] == s for r in group) for s in ('done', 'failed', 'pending')},
                         mean=statistics.fmean(finals) if finals else None,
@@ -396,7 +403,7 @@ def sweep(grid:dict|list[dict]|None, # {field: values}, e.g. {'teacher': ['oracl
           seeds:int|list[int]|None, # a count (seeds 0 to n-1) or a list (None: the saved seeds, else 3)
           name:str, # the sweep's name: new, or one to go on with
           env_id:str|None=None, # the env of every cell unless the grid sweeps env_id (None: saved, else CartPole-v1)
-          threshold:float|None=None, # a final true return at least this counts as reached (default: the env family's target_return)
+          threshold:float|None=None, # a final true return at least this counts as reached (default: gymnasium's solved return of the env)
           address:str|None=None, # a Ray cluster to join (default `$RAY_ADDRESS`; none: Ray on this machine)
           num_cpus:int|None=None, # a Ray started here: cells at once (default: this machine's cores)
           retry_failed:bool=False, # run failed cells again too

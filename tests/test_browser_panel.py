@@ -13,6 +13,8 @@ in the page (`KEYS_TO_NEXT_PAIR_MS`, median of 10, printed; run with -s to see i
 `test_panel_states_and_themes`, in JupyterLab at 760 px wide, light and dark theme: the four states a run's panel
 goes through (empty, waiting for labels, training, done), with no sideways scrolling and readable grey text; each is
 saved as an image of the panel in $RLHF_NB_SCREENSHOTS (default /tmp): `RLHF_NB_SCREENSHOTS=docs` makes the README's.
+The light theme's run is CartPole's; the dark theme's is Hopper-v5, continuous control rendered by MuJoCo headless: its
+pair video plays in the panel (its own size, the clock advancing) and takes the labels like any other.
 Skipped, with the reason, only where chromium or playwright cannot be found (`make test` installs chromium).
 """
 import json, os, re, shutil, signal, socket, statistics, subprocess, sys, time, urllib.request
@@ -25,6 +27,7 @@ FRONT_ENDS = {'lab': '/lab/tree/{nb}', 'notebook7': '/notebooks/{nb}'}  # Jupyte
 SHOTS = Path(os.environ.get('RLHF_NB_SCREENSHOTS', '/tmp'))
 N_PAIRS = 14  # the loop's pretraining pairs: 3 labeled one by one, then 11 key presses (10 of them timed)
 THEMES = {'light': 'JupyterLab Light', 'dark': 'JupyterLab Dark'}
+THEME_ENVS = {'light': 'CartPole-v1', 'dark': 'Hopper-v5'}  # a discrete run and a continuous-control (MuJoCo) one
 
 
 def _free_port() -> int:
@@ -79,7 +82,7 @@ def lab(tmp_path_factory):
     root = tmp_path / 'nbroot'; root.mkdir()
     for fe in FRONT_ENDS: (root / f'panel-{fe}.ipynb').write_text(json.dumps(_loop_notebook(home, f'run-{fe}')))
     for theme in THEMES:
-        store.create_run(f'states-{theme}', 'CartPole-v1')
+        store.create_run(f'states-{theme}', THEME_ENVS[theme])
         (root / f'states-{theme}.ipynb').write_text(json.dumps(_notebook([
             "from pathlib import Path\nfrom rlhf_nb.store import Store\nfrom rlhf_nb.labeling import LabelingPanel\n"
             f"LabelingPanel('states-{theme}', store=Store(Path({str(home)!r})), poll_seconds=0.3)"])))
@@ -349,6 +352,7 @@ def test_panel_states_and_themes(lab):
     "Empty, waiting, training, done: in the light and the dark theme at 760 px, readable, no sideways scrolling; saved."
     from playwright.sync_api import sync_playwright
     from rlhf_nb.clips import collect_pairs
+    from rlhf_nb.video import read_video
     store, me = lab['store'], dict(pid=os.getpid(), host=socket.gethostname())
     themes = lab['settings'] / '@jupyterlab' / 'apputils-extension' / 'themes.jupyterlab-settings'
     themes.parent.mkdir(parents=True, exist_ok=True)
@@ -382,7 +386,11 @@ def test_panel_states_and_themes(lab):
                 shot('empty', 'This run has no pairs yet')
                 collect_pairs(store, run, n_pairs=3, segment_length=25, seed=11)
                 store.update_run(run, phase=dict(state='waiting', **me))
-                _until(lambda: page.evaluate(VIDEO_STATE) and page.evaluate(VIDEO_STATE)['ready'] >= 2, 20, 'the video')
+                first = _until(lambda: (s := page.evaluate(VIDEO_STATE)) and s['ready'] >= 2 and s, 20, 'the video')
+                time.sleep(0.6)
+                later = page.evaluate(VIDEO_STATE)  # it plays: no error, not paused, the clock advancing, its own width
+                width = read_video(store.run_dir(run) / store.pairs(run)[0]['video']).shape[2]  # (T, H, W, 3)
+                assert (later['error'], later['paused'], later['w']) == (None, False, width) and later['t'] != first['t'], (first, later)
                 panel.click(position={'x': 6, 'y': 6})  # keys: on
                 shot('waiting', 'waiting for your labels (3)')
                 for name in ('Left', 'Right', 'Left'):  # a person's labels, each after the pair was seen

@@ -1,6 +1,7 @@
 """A learned reward outside rlhf_nb: a model file copied elsewhere and loaded in a fresh process, an env spec rebuilt
-from JSON by a process that only imports gymnasium, and stable-baselines3 training on the learned reward."""
-import json, os, shutil, subprocess, sys
+from JSON by a process that only imports gymnasium, stable-baselines3 training on the learned reward, and a model file
+saved by an earlier version of rlhf_nb loading as it did."""
+import json, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,28 @@ def test_stable_baselines3_trains_on_the_learned_reward(run):
     np.testing.assert_allclose(rewards, model.reward(obs), rtol=1e-5, atol=1e-6)
     assert not np.allclose(rewards, 1.0)  # not the env's +1 a step
     venv.close()
+
+
+def test_model_file_saved_before_continuous_actions_still_loads():
+    """A file of format 'rlhf_nb.reward/1' written by rlhf_nb before it supported continuous actions (`tests/data`, made as
+    its JSON's `made_by` says) loads, rewards exactly as that code computed, and rewards CartPole through the wrapper."""
+    import torch
+    from rlhf_nb.envs import make_env
+    from rlhf_nb.reward import LearnedRewardWrapper, RewardModel
+    path = Path(__file__).parent / 'data' / 'reward-format1-cartpole.pt'
+    saved = json.loads(path.with_suffix('.json').read_text())
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt['format'] == 'rlhf_nb.reward/1' and set(ckpt['config']) == {'obs_shape', 'n_actions', 'n_members', 'use_actions', 'hidden'}
+    model = RewardModel.load(path)
+    assert (model.env_id, model.action_config, model.config['use_actions']) == ('CartPole-v1', {'n_actions': 2}, True)
+    assert model.reward(np.array(saved['probe_obs'], np.float32), np.array(saved['probe_actions'])).tolist() == saved['rewards']
+    returns = model.returns(np.array(saved['clip_obs'], np.float32), np.array(saved['clip_actions']), np.array(saved['clip_padding']))
+    assert returns.tolist() == saved['returns'] and model.absorbing_reward() == saved['absorbing_reward']
+    env = LearnedRewardWrapper(make_env('CartPole-v1'), path)
+    obs, _ = env.reset(seed=0)
+    assert env.step(1)[1] == float(model.reward(obs[None], np.array([1]))[0])
+    env.close()
+    with tempfile.TemporaryDirectory() as d:  # saved again by this version: still format 1, the same config, the same rewards
+        again = torch.load(model.save(Path(d) / 'again.pt'), weights_only=True)
+    assert again['format'] == 'rlhf_nb.reward/1' and again['config'] == ckpt['config']
+    assert all(torch.equal(again['state_dict'][k], v) for k, v in ckpt['state_dict'].items())

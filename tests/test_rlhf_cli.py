@@ -30,9 +30,11 @@ def test_killed_train_resumes_and_finishes(home):
     args = ['train', '--name', 'resume', '--teacher', 'oracle', '--total-timesteps', '30000', '--label-budget', '60',
             '--seed', '3']
     proc = subprocess.Popen([tool('rlhf-nb'), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt = home / 'runs' / 'resume' / 'checkpoints' / 'ppo.pt'
+    def round_1():  # killed once the store records round 1 (its checkpoint is written just before)
+        runs = json.loads((home / 'rlhf_nb.json').read_text())['runs'] if (home / 'rlhf_nb.json').exists() else {}
+        return any(r['name'] == 'resume' and r.get('iterations', 0) >= 1 for r in runs.values())
     deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None and not ckpt.exists(): time.sleep(0.2)
+    while time.time() < deadline and proc.poll() is None and not round_1(): time.sleep(0.2)
     assert proc.poll() is None, "train ended before it could be killed"
     os.kill(proc.pid, signal.SIGKILL); proc.wait()
     killed = _state(home, 'resume')
