@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
 import numpy as np
 
-from rlhf_nb.clips import clip_frames, segment_stream
+from rlhf_nb.clips import RandomPolicy, clip_frames, segment_stream
 from rlhf_nb.video import encode_pair_video, encode_clip_video, video_format
 from rlhf_nb.envs import make_env
 from rlhf_nb.rlhf import RLHFConfig
@@ -32,15 +32,6 @@ PAIR_MS = 150  # target: one pair encoded in at most this
 def steps_target(env_id):
     "Env steps/s with frames that collection should keep: 500 for MuJoCo (issue 14), 1,000 for the rest (issue 13)."
     return None if env_id.startswith('ALE/') else 500 if env_id in ('Hopper-v5', 'HalfCheetah-v5') else 1000
-
-
-class RandomActions:
-    "Uniformly random actions from any action space (Discrete or Box), reproducible from `seed`."
-    name = 'random'
-    def __init__(self, space, seed):
-        self.space = space
-        self.space.seed(seed)
-    def act(self, obs): return self.space.sample()
 
 
 def times(fn, repeats):
@@ -63,7 +54,7 @@ def collection_speed(env_id, batches, frames=True, per_batch=16):
     t = time.perf_counter()
     env = make_env(env_id, render=frames, record_stats=False)
     make_s = time.perf_counter() - t
-    stream = segment_stream(env, RandomActions(env.action_space, 0), clip_length(env_id), seed=0, frames=frames)
+    stream = segment_stream(env, RandomPolicy(env.action_space, seed=0), clip_length(env_id), seed=0, frames=frames)
     next(stream)  # warm up (the first frame sizes the arrays)
     speeds = []
     for _ in range(batches):
@@ -80,7 +71,7 @@ def own_render_speed(env_id, steps):
     full size; MuJoCo's OpenGL at make_env's size), for the ratio; and that frame's shape."""
     env = make_env(env_id, render=True, record_stats=False)
     env.reset(seed=0)
-    policy = RandomActions(env.action_space, 0)
+    policy = RandomPolicy(env.action_space, seed=0)
     frame = env.render()  # the first render starts the renderer
     t = time.perf_counter()
     for _ in range(steps):
@@ -95,7 +86,7 @@ def own_render_speed(env_id, steps):
 def encode_times(env_id, repeats, tmp):
     "Median and best ms to encode one pair video of the env's clip length, and the pair with its two per-clip videos, and its size."
     env = make_env(env_id, render=True, record_stats=False)
-    stream = segment_stream(env, RandomActions(env.action_space, 11), clip_length(env_id), seed=11)
+    stream = segment_stream(env, RandomPolicy(env.action_space, seed=11), clip_length(env_id), seed=11)
     L, R = clip_frames(next(stream)), clip_frames(next(stream))
     env.close()
     encode_pair_video(L, R, tmp / 'warm')  # first run pays for loading ffmpeg from disk

@@ -119,6 +119,7 @@ def plot(rows, envs, path):
                 ax.plot(steps, np.mean([[p[1] for p in c[:n]] for c in curves], 0), color=colour, lw=2,
                         label=f"{label} ({len(curves)} seeds)")
         ax.set_title(env_id); ax.set_xlabel('env steps'); ax.grid(alpha=0.3)
+        ax.xaxis.set_major_formatter(lambda x, _: f'{x / 1000:g}k')
     axes[0][0].set_ylabel('true return (greedy, 10 episodes)'); axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     with atomic_write(path, fsync=False) as tmp: fig.savefig(tmp, dpi=110, format='png')

