@@ -81,24 +81,24 @@ def ray_tmp():
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
+def _ctrl_c_as_from_a_terminal():
+    "In the child, before it runs: SIGINT handled by default and not blocked, whatever the test process inherited."
+    # A process started with SIGINT ignored keeps ignoring it (Python makes it KeyboardInterrupt only if it is not
+    # ignored at start), and a blocked SIGINT stays pending: either way one Ctrl-C would be lost.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
 def test_interrupted_sweep_resumes_and_records_failures(home, tmp_path, ray_tmp, capsys):
     env = {**os.environ, 'RAY_TMPDIR': ray_tmp}
     cells = home / 'sweeps' / 'study' / 'cells'
     cmd = [tool('rlhf-nb'), 'sweep', '--name', 'study', *GRID]
     with open(tmp_path / 'out1.txt', 'w') as out, open(tmp_path / 'err1.txt', 'w') as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, preexec_fn=_ctrl_c_as_from_a_terminal)
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None and not list(cells.glob('*.json')): time.sleep(0.1)
         assert proc.poll() is None, (tmp_path / 'err1.txt').read_text()[-2000:]
         proc.send_signal(signal.SIGINT)  # Ctrl-C after the first cell
-        try: code = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # under load, a Ctrl-C that lands inside Ray's blocking wait can be lost: press again
-            for _ in range(8):
-                proc.send_signal(signal.SIGINT)
-                try: code = proc.wait(timeout=5); break
-                except subprocess.TimeoutExpired: pass
-            else: code = proc.wait(timeout=30)
-        assert code == 130
+        assert proc.wait(timeout=90) == 130, (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
     err1 = (tmp_path / 'err1.txt').read_text()
     assert 'rlhf-nb: interrupted' in err1 and 'its finished cells are kept' in err1 and 'Traceback' not in err1, err1[-3000:]
     _no_ray_left(ray_tmp)
