@@ -378,11 +378,16 @@ def _check_folder(name:str, home, spec:dict|None) -> dict:
 
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
+def _send_order(cell:dict) -> tuple:
+    "Seed by seed, so every condition gets its first seeds first; within a seed the costliest condition first."
+    config = cell['config']  # an RLHFConfig as a dict (`sweep_cells`)
+    labels = config['label_budget'] if config['reward'] == 'learned' else 0
+    return cell['seed'], -config['total_timesteps'], -labels, cell['condition']
+
 def _run_cells(ray, cells:list[dict], name:str, home, bar, analyse=None) -> None:
     "Run `cells` as Ray tasks, one CPU each; write each result and the tables as it comes back."
     folder, task = sweep_dir(name, home), ray.remote(num_cpus=1, max_retries=1)(run_cell)
-    order = sorted(cells, key=lambda c: (c['seed'], c['condition']))  # seed by seed: every condition gets its first seeds first
-    running = {task.remote(c['config'], c['id'], analyse=analyse): c for c in order}
+    running = {task.remote(c['config'], c['id'], analyse=analyse): c for c in sorted(cells, key=_send_order)}
     main = threading.current_thread() is threading.main_thread()
     before = signal.signal(signal.SIGTERM, _interrupt) if main else None  # `kill` stops a sweep as Ctrl-C does
     try:
