@@ -324,7 +324,8 @@ ENV_SETTINGS = {
                  hidden_size=64, torch_threads=1),
         loop=dict(total_timesteps=200_000, label_budget=100, pretrain_pairs=40, round_steps=10_000, schedule_t0=20_000,
                   segment_length=50,  # 2.5 s (0.05 s a step): a swing up, or a balance held
-                  eval_every=10_000, eval_episodes=10)),
+                  eval_every=10_000, eval_episodes=10,
+                  reward_train=dict(use_actions=False))),  # r̂(o): the reward hardly depends on the torque (see above)
     # MuJoCo: CleanRL's ppo_continuous_action.py defaults (1 env x 2048 steps, 32 minibatches, 10 epochs); the labels
     # are the RLHF paper's scale (it used 700 per MuJoCo task).
     'Hopper-v5': dict(

@@ -17,8 +17,8 @@ import gymnasium as gym
 from gymnasium.utils import RecordConstructorArgs
 from fastcore.basics import patch
 
-from .core import UserError, atomic_write, check_run_name, get_device, torch_threads
-from .envs import make_env, make_vector_env
+from .core import UserError, atomic_write, check_run_name, config_from, get_device, torch_threads
+from .envs import env_settings, make_env, make_vector_env
 from .store import Store, read_latest, read_run_file, read_weights, wait_for_labels
 from .clips import action_format, collect_segments, sample_pairs
 from .teachers import make_teacher
@@ -388,6 +388,13 @@ class RewardConfig:
                        device=str(device), threads=self.threads if self.threads is not None else (None if image else 1),
                        use_actions=bool(continuous) if self.use_actions is None else self.use_actions)
 
+    @classmethod
+    def for_env(cls, env_id:str='CartPole-v1', # gymnasium id
+                **overrides, # any field, e.g. `n_members=1`
+               ) -> RewardConfig:
+        "`env_id`'s reward-training settings (its row of `envs.ENV_SETTINGS`, `loop.reward_train`) with `overrides` on top."
+        return config_from(cls, env_settings(env_id)['loop'].get('reward_train', {}), overrides)
+
 # %% ../nbs/07_reward.ipynb #r4c00049
 _MIN_ABSORBING_CLIPS = 0.05  # 'auto' centres on the absorbing state if at least this fraction of labeled clips reach it
 
@@ -753,7 +760,7 @@ def retrain(store, # a `store.Store`
             name:str, # run name
             iteration:int, # the loop iteration this model belongs to
             model:RewardModel|None=None, # warm start from this model (None: train from scratch)
-            config:RewardConfig|None=None, # training options (default: `RewardConfig()`)
+            config:RewardConfig|None=None, # training options (default: the run's env's, `RewardConfig.for_env`)
             seed:int=0, # keep it the same across a run's iterations: it fixes the held-out split
             norm_obs=None, # states to normalize on (default: real steps of the clips collected at `iteration`)
             norm_actions=None, # their actions, if the model uses actions
@@ -765,6 +772,7 @@ def retrain(store, # a `store.Store`
     if n_decisive < 2: raise UserError(_too_few_decisive(store, name, n_decisive))
     if norm_obs is None: norm_obs, norm_actions = _policy_states(store, name, iteration)
     action_space = _action_space(run['env_id']) if model is None else None
+    config = config if config is not None else RewardConfig.for_env(run['env_id'])
     model, metrics = train_reward_model(prefs, config, model=model, action_space=action_space, seed=seed,
                                         norm_obs=norm_obs, norm_actions=norm_actions)
     model.env_id = run['env_id']  # saved with it: the file says which env it rewards
@@ -780,7 +788,7 @@ def pretrain_reward(store, # a `store.Store`
                     wait:bool=False, # first wait until every pair is labeled, showing progress
                     seed:int=0, # seeds the split, bootstrap and weights
                     poll_seconds:float=2.0, # with `wait`: how often to look for new labels
-                    config:RewardConfig|None=None, # training options (default: `RewardConfig()`)
+                    config:RewardConfig|None=None, # training options (default: the run's env's, `RewardConfig.for_env`)
                    ) -> dict:
     "Train the run's first reward model (iteration 0) on its labeled pairs; return the store's model record."
     store.get_run(check_run_name(name))

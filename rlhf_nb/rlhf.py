@@ -75,7 +75,7 @@ class RLHFConfig:
     ppo: dict = field(default_factory=dict)
     "overrides of `PPOConfig.for_env(env_id)`, e.g. {'num_envs': 16}"
     reward_train: RewardConfig = field(default_factory=RewardConfig)
-    "settings of every (re)train of the reward model (a dict of `RewardConfig` fields is taken too), e.g. {'n_members': 1}"
+    "settings of every (re)train of the reward model (a dict of `RewardConfig` fields is taken too), e.g. {'n_members': 1}; `for_env` starts from the env's row (`RewardConfig.for_env`)"
 
     def __post_init__(self):
         check_env_id(self.env_id)
@@ -101,7 +101,10 @@ class RLHFConfig:
                 **overrides, # any field, e.g. `label_budget=60`
                ) -> RLHFConfig:
         "`env_id`'s loop settings from `envs.ENV_SETTINGS` (its own row, else its family's) with `overrides` on top."
-        return config_from(cls, {**env_settings(check_env_id(env_id))['loop'], 'env_id': env_id}, overrides)
+        row = {**env_settings(check_env_id(env_id))['loop'], 'env_id': env_id}
+        if isinstance(overrides.get('reward_train'), dict):  # fields on top of the row's, as for every other setting
+            overrides = {**overrides, 'reward_train': {**row.get('reward_train', {}), **overrides['reward_train']}}
+        return config_from(cls, row, overrides)
 
 # %% ../nbs/10_rlhf.ipynb #b8a10009
 def label_schedule(config:RLHFConfig) -> list[tuple[int, int]]:

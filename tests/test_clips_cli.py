@@ -76,7 +76,8 @@ def test_collect_label_pretrain_pendulum(tmp_path):
         actions = store.segment_arrays(p['left'])['actions']
         assert actions.shape == (50, 1) and actions.dtype == np.float32 and np.abs(actions).max() <= 2  # torques within bounds
     model = load_reward_model(store, 'pend')
-    assert (model.env_id, model.action_config, model.config['use_actions']) == ('Pendulum-v1', {'action_shape': [1]}, True)
+    # Pendulum's row of ENV_SETTINGS gives its reward model the observation only (its reward barely depends on the torque)
+    assert (model.env_id, model.action_config, model.config['use_actions']) == ('Pendulum-v1', {'action_shape': [1]}, False)
 
 
 # `rlhf-nb collect` for an env whose actions are neither Discrete nor a Box. gymnasium registers none, so the command runs

@@ -7,6 +7,7 @@ import pytest
 from rlhf_nb.clips import RandomPolicy, clip_frames, segment_stream
 from rlhf_nb.envs import ENV_SETTINGS, env_settings, make_env, render_frame
 from rlhf_nb.ppo import PPOConfig
+from rlhf_nb.reward import RewardConfig
 from rlhf_nb.rlhf import RLHFConfig
 from rlhf_nb.video import encode_pair_video, read_video
 
@@ -18,7 +19,8 @@ def test_every_row_makes_its_configs(env_id):
     ppo, loop = PPOConfig.for_env(env_id), RLHFConfig.for_env(env_id)  # config_from refuses fields that do not exist
     row = env_settings(env_id)
     assert all(getattr(ppo, k) == v for k, v in row['ppo'].items())
-    assert all(getattr(loop, k) == v for k, v in row['loop'].items() if k != 'pretrain_pairs')
+    field = lambda k, v: RewardConfig(**v) if k == 'reward_train' else v  # a row's reward settings are a dict of fields
+    assert all(getattr(loop, k) == field(k, v) for k, v in row['loop'].items() if k != 'pretrain_pairs')
     assert ppo.total_timesteps == loop.total_timesteps
 
 
