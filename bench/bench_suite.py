@@ -32,8 +32,6 @@ from rlhf_nb.envs import env_settings, make_env
 from rlhf_nb.ppo import evaluate_policy
 from rlhf_nb.sweep import sweep
 
-IMITATION_VENV = '/tmp/rlhf_nb_bench_imitation'  # bench_imitation.py's venv
-
 # env id: the RLHF condition's teacher, labels, env steps and how pairs are chosen, and the target for RLHF's
 # final policy: ('all', R) every seed's final return >= R; ('mean', R) the mean over seeds >= R; ('ppo', f) the mean
 # >= f x PPO's mean. CartPole asks by disagreement: at 30 labels uniform pairs left 2 of 5 seeds short of 475, the
@@ -157,7 +155,7 @@ def run_imitation_seeds(env_id, seeds, workers) -> list[dict]:
     "imitation's preference comparisons on `env_id` with the RLHF condition's labels and env steps, a run per seed."
     from concurrent.futures import ThreadPoolExecutor
     from bench_imitation import imitation_python, run_imitation  # its own venv, made once
-    py, s = imitation_python(Path(IMITATION_VENV)), SUITE[env_id]
+    py, s = imitation_python(), SUITE[env_id]
     with ThreadPoolExecutor(workers) as pool:
         results = list(pool.map(lambda seed: run_imitation(py, seed, s['label_budget'], s['total_timesteps']), seeds))
     return [dict(env_id=env_id, condition='imitation', seed=r['seed'], final_return=r['final_return'], labels=r['labels'],
