@@ -35,6 +35,8 @@ from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, time
 from pathlib import Path
 
+from venvs import baseline_python
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'bench' / 'results' / 'imitation_pendulum.json'
 VENV = '/tmp/rlhf_nb_bench_imitation'
@@ -145,18 +147,8 @@ print('RESULT ' + json.dumps(dict(
 
 
 def imitation_python(venv:str|Path=VENV) -> Path:
-    "The python of a venv holding imitation, made if missing (torch==2.13.0 installed first, and kept)."
-    venv = Path(venv)
-    py = venv / 'bin' / 'python'
-    stamp = venv / f'.imitation-{IMITATION_VERSION}'
-    if not stamp.exists():
-        print(f"making the imitation venv at {venv} (once) ...", flush=True)
-        subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
-        pip = [str(py), '-m', 'pip', 'install', '-q', '--disable-pip-version-check']
-        subprocess.run(pip + ['torch==2.13.0'], check=True)  # first, so no CUDA build is ever pulled in
-        subprocess.run(pip + ['torch==2.13.0'] + PACKAGES, check=True)  # torch pinned here too: pip cannot replace it
-        stamp.touch()
-    return py
+    "The python of a venv holding imitation (`PACKAGES`), made if missing."
+    return baseline_python(venv, PACKAGES, f'imitation-{IMITATION_VERSION}')
 
 
 def run_imitation(py:str|Path, seed:int, labels:int, steps:int, eval_seed:int=10_000, episodes:int=10,

@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse, json, os, platform, statistics, subprocess, sys, time
 from pathlib import Path
 
+from venvs import baseline_python
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'bench' / 'results' / 'ppo.json'
 SB3_VERSION = '2.9.2'
@@ -58,18 +60,10 @@ print(json.dumps(dict(steps=int(model.num_timesteps), seconds=seconds, cpu_secon
 
 
 def sb3_python(venv:Path) -> Path:
-    "The python of a venv holding stable-baselines3, made if missing (torch==2.13.0 installed first)."
-    py = venv / 'bin' / 'python'
-    stamp = venv / f'.sb3-{SB3_VERSION}'
-    if not stamp.exists():
-        import gymnasium
-        print(f"making the stable-baselines3 venv at {venv} (once) ...", flush=True)
-        subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
-        pip = [str(py), '-m', 'pip', 'install', '-q', '--disable-pip-version-check']
-        subprocess.run(pip + ['torch==2.13.0'], check=True)  # first, so no CUDA build is ever pulled in
-        subprocess.run(pip + [f'stable-baselines3=={SB3_VERSION}', f'gymnasium=={gymnasium.__version__}'], check=True)
-        stamp.touch()
-    return py
+    "The python of a venv holding stable-baselines3 and our gymnasium version, made if missing."
+    import gymnasium
+    return baseline_python(venv, [f'stable-baselines3=={SB3_VERSION}', f'gymnasium=={gymnasium.__version__}'],
+                           f'sb3-{SB3_VERSION}')
 
 
 def run_sb3(py:Path, steps:int, seed:int, threads:int) -> dict:
