@@ -101,10 +101,9 @@ class RLHFConfig:
                 **overrides, # any field, e.g. `label_budget=60`
                ) -> RLHFConfig:
         "`env_id`'s loop settings from `envs.ENV_SETTINGS` (its own row, else its family's) with `overrides` on top."
-        row = {**env_settings(check_env_id(env_id))['loop'], 'env_id': env_id}
-        if isinstance(overrides.get('reward_train'), dict):  # fields on top of the row's, as for every other setting
-            overrides = {**overrides, 'reward_train': {**row.get('reward_train', {}), **overrides['reward_train']}}
-        return config_from(cls, row, overrides)
+        if isinstance(overrides.get('reward_train'), dict):  # fields on top of the env's, as for every other setting
+            overrides = {**overrides, 'reward_train': RewardConfig.for_env(env_id, **overrides['reward_train'])}
+        return config_from(cls, {**env_settings(check_env_id(env_id))['loop'], 'env_id': env_id}, overrides)
 
 # %% ../nbs/10_rlhf.ipynb #b8a10009
 def label_schedule(config:RLHFConfig) -> list[tuple[int, int]]:
