@@ -78,6 +78,12 @@ def test_collect_label_pretrain_pendulum(tmp_path):
     model = load_reward_model(store, 'pend')
     # Pendulum's row of ENV_SETTINGS gives its reward model the observation only (its reward barely depends on the torque)
     assert (model.env_id, model.action_config, model.config['use_actions']) == ('Pendulum-v1', {'action_shape': [1]}, False)
+    # a short train goes on from these labels: a Gaussian policy on the learned reward, evaluated on the env's return
+    r = rlhf_nb('train', '--name', 'pend', '--env-id', 'Pendulum-v1', '--teacher', 'oracle', '--total-timesteps', '8192',
+                '--label-budget', '12', '--eval-every', '4096', home=tmp_path)
+    assert r.returncode == 0 and 'after 8192 env steps and 8 labels' in r.stdout, (r.stdout, r.stderr)
+    returns = [e['true_return_mean'] for e in map(json.loads, (run_dir / 'evals.jsonl').read_text().splitlines())]
+    assert len(returns) == 2 and all(-1800 < x <= 0 for x in returns), returns  # Pendulum's returns: 200 steps of cost
 
 
 # `rlhf-nb collect` for an env whose actions are neither Discrete nor a Box. gymnasium registers none, so the command runs
