@@ -295,7 +295,8 @@ ENV_SETTINGS = {
                  torch_threads=1),
         loop=dict(total_timesteps=200_000, label_budget=100, pretrain_pairs=40, round_steps=10_000, schedule_t0=20_000,
                   segment_length=50,  # 10 s of the arm (0.2 s a step): a swing and its height
-                  eval_every=20_000, eval_episodes=10)),
+                  eval_every=20_000, eval_episodes=10,
+                  reward_train=dict(norm_center='goal'))),  # the episode ends at the goal: every step before it costs
     # MountainCar: rl-baselines3-zoo's MountainCar-v0 row (16 envs x 16 steps, 4 minibatches of 64, 4 epochs, lambda 0.98,
     # no entropy bonus) with the observation half of its VecNormalize: unscaled, the velocity (within ±0.07) is all but
     # invisible to the policy. On the env reward, 300k steps: -137, -196, -131 on seeds 0-2 (without norm_obs: -200).
@@ -305,7 +306,8 @@ ENV_SETTINGS = {
                  norm_obs=True, torch_threads=1),
         loop=dict(total_timesteps=300_000, label_budget=200, pretrain_pairs=50, round_steps=20_000, schedule_t0=60_000,
                   segment_length=50,  # a climb up one side of the valley and back: 25 steps barely move the car
-                  eval_every=20_000, eval_episodes=10)),
+                  eval_every=20_000, eval_episodes=10,
+                  reward_train=dict(norm_center='goal'))),  # the episode ends at the flag: every step before it costs
     # LunarLander: rl-baselines3-zoo's LunarLander row (16 envs x 1024 steps, 256 minibatches of 64, 4 epochs, gamma 0.999,
     # lambda 0.98, entropy 0.01); rl-zoo reports about 240 at 1M steps. On the env reward, seed 0, the first 300k steps
     # of the 1M schedule: -110, -167, then 134 at 300k (10 evaluation episodes each 100k).

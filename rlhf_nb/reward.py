@@ -148,7 +148,7 @@ class RewardModel(nn.Module):
         self.config = dict(obs_shape=[int(s) for s in obs_shape], **actions, n_members=int(n_members),
                            use_actions=bool(use_actions), hidden=int(hidden))
         self.members = nn.ModuleList(RewardNet(obs_shape, n_actions, use_actions, hidden, action_shape) for _ in range(n_members))
-        self.register_buffer('shift', torch.zeros(n_members))  # each member's zero point (absorbing or mean reward)
+        self.register_buffer('shift', torch.zeros(n_members))  # each member's zero point (absorbing, mean or highest reward)
         self.register_buffer('scale', torch.ones(()))  # RMS of the shifted ensemble reward over policy states
         self.register_buffer('fitted', torch.zeros((), dtype=torch.bool))  # has fit_normalization run?
         self.center = 'absorbing'  # the zero point fit_normalization last used (saved with the model)
@@ -185,12 +185,15 @@ class RewardModel(nn.Module):
 def fit_normalization(self:RewardModel,
                       obs, # (B, *obs_shape) observations of the current policy (real steps, not padding)
                       actions=None, # (B,) their actions, if the model uses actions
-                      center:str='absorbing', # zero point: 'absorbing' (its reward) or 'mean' (the mean reward over `obs`)
+                      center:str='absorbing', # zero point: 'absorbing' (its reward), 'mean' or 'goal' (the mean or the highest reward over `obs`)
                      ) -> RewardModel:
     "Shift = each member's zero point, scale = RMS of the shifted ensemble reward over `obs`; from scratch."
-    if center not in ('absorbing', 'mean'): raise UserError(f"normalization center {center!r}: use 'absorbing' or 'mean'")
     raw = self.member_rewards(obs, actions)  # (K, B)
-    self.shift.copy_(torch.stack([m.absorbing for m in self.members]) if center == 'absorbing' else raw.mean(1))
+    if center == 'absorbing': shift = torch.stack([m.absorbing for m in self.members])  # (K,)
+    elif center == 'mean': shift = raw.mean(1)
+    elif center == 'goal': shift = raw.max(1).values  # every step of `obs` worth <= 0: ending sooner pays
+    else: raise UserError(f"normalization center {center!r}: use 'absorbing', 'mean' or 'goal'")
+    self.shift.copy_(shift)
     self.center = center
     shifted = (raw - self.shift[:, None]).mean(0)  # (B,)
     self.scale.copy_(shifted.pow(2).mean().sqrt().clamp_min(1e-6))
@@ -359,7 +362,7 @@ class RewardConfig:
     noise: float = 0.1
     "ε of the loss: the assumed probability that an answer was uniformly random ([Christiano] §2.2.3: 10%)"
     norm_center: str = 'auto'
-    "zero point of the normalized reward: 'absorbing', 'mean', or 'auto' (`choose_norm_center`)"
+    "zero point of the normalized reward: 'absorbing', 'mean', 'goal' (the end is the goal: every step costs), or 'auto' (`choose_norm_center`)"
     device: str | None = None
     "where to train; None: cpu for an MLP (fastest for small nets), `core.get_device()` for a CNN"
     threads: int | None = None
@@ -374,8 +377,8 @@ class RewardConfig:
         for name in ('min_delta', 'weight_decay', 'min_val_decisive'):
             if getattr(self, name) < 0: raise UserError(f"RewardConfig.{name}={getattr(self, name)}: use a number >= 0")
         if self.lr is not None and not self.lr > 0: raise UserError(f"RewardConfig.lr={self.lr}: use lr > 0 or None")
-        if self.norm_center not in ('auto', 'absorbing', 'mean'):
-            raise UserError(f"norm_center {self.norm_center!r}: use 'auto', 'absorbing' or 'mean'")
+        if self.norm_center not in ('auto', 'absorbing', 'mean', 'goal'):
+            raise UserError(f"norm_center {self.norm_center!r}: use 'auto', 'absorbing', 'mean' or 'goal'")
         if self.device is not None: get_device(str(self.device))  # UserError for an unknown device
 
     def resolved(self, obs_shape:tuple, # one observation's shape: decides MLP or CNN
@@ -399,7 +402,7 @@ class RewardConfig:
 _MIN_ABSORBING_CLIPS = 0.05  # 'auto' centres on the absorbing state if at least this fraction of labeled clips reach it
 
 def choose_norm_center(prefs:Preferences, # the labeled pairs
-                       center:str='auto', # 'absorbing', 'mean', or 'auto'
+                       center:str='auto', # 'absorbing', 'mean', 'goal', or 'auto'
                        model:RewardModel|None=None, # the model a warm start continues from
                       ) -> tuple[str, float]:
     "The zero point to normalize on, and the fraction of the labeled clips that reach the absorbing state."
