@@ -333,7 +333,7 @@ ENV_SETTINGS = {
     'Hopper-v5': dict(
         ppo=dict(_CLEANRL_MUJOCO),
         loop=dict(total_timesteps=1_000_000, label_budget=500, pretrain_pairs=100, round_steps=50_000,
-                  schedule_t0=100_000, segment_length=128,  # one second (0.008 s a step): two or three hops; 64 taught less
+                  schedule_t0=100_000, segment_length=128,  # one second (0.008 s a step); half a second taught less (RESULTS.md)
                   eval_every=50_000, eval_episodes=10)),
     'HalfCheetah-v5': dict(
         ppo=dict(_CLEANRL_MUJOCO),
