@@ -142,8 +142,9 @@ def plot(rows, envs, path):
                 n = min(len(c) for c in curves)
                 steps = [pt[0] for pt in curves[0][:n]]
                 ax.plot(steps, np.mean([[p[1] for p in c[:n]] for c in curves], 0), color=colour, lw=2,
-                        label=f"{label} ({len(curves)} seeds)")
-        ax.set_title(env_id); ax.set_xlabel('env steps'); ax.grid(alpha=0.3)
+                        label=f"{label} (mean; thin: each seed)")
+        seeds = len({r['seed'] for r in rows if r['env_id'] == env_id})
+        ax.set_title(f"{env_id} ({seeds} seeds)"); ax.set_xlabel('env steps'); ax.grid(alpha=0.3)
         ax.xaxis.set_major_formatter(lambda x, _: f'{x / 1000:g}k')
     axes[0][0].set_ylabel('true return (greedy, 10 episodes)'); axes[0][0].legend(fontsize=8)
     fig.tight_layout()
