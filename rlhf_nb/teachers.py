@@ -225,6 +225,12 @@ def _climb(obs):
     "How high the car gets: the highest sin(3x) of its position x in the clip, -1 in the valley, about 1 at the flag."
     return np.sin(3 * obs[:, 0]).max()
 
+@register_criterion('LunarLander-v3', 'rest-on-pad')
+def _rest_on_pad(obs):
+    "How near the clip ends to resting on the pad: at its last step, minus the distance to the pad, the speed and the tilt, plus 0.1 a leg on the ground."
+    x, y, vx, vy, tilt, _, left_leg, right_leg = obs[-1]  # the env's own shaping terms, read at the clip's end
+    return -math.hypot(x, y) - math.hypot(vx, vy) - abs(tilt) + 0.1 * (left_leg + right_leg)
+
 # %% ../nbs/06_teachers.ipynb #t5c0001f
 def _clip_arrays(store, seg_id:int, obs:bool=False):
     "What a teacher reads of a stored segment: its rewards and padding, and its observations for a judge."
