@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from .core import UserError, check_run_name
-from .envs import check_env_id, make_env, render_frame
+from .envs import check_env_id, env_settings, make_env, render_frame
 from .video import encode_pair_video, is_encoding, queue_video_job, read_video, read_video_bytes, video_format, wait_for_videos
 
 # %% auto #0
@@ -229,6 +229,7 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
                   oversample:int=4, # candidate pairs per pair kept, with a scorer
                   background:bool=False, # store the records at once and encode the videos in the background
                   videos:bool=True, # render and encode videos at all (a synthetic teacher reads rewards, not pictures)
+                  keep_landed:bool|None=None, # LunarLander: a landing does not end the episode (`envs.KeepLanded`); None: as the env's row says
                  ) -> list[int]:
     "Collect `n_pairs` clip pairs from `policy` in run `name`'s env, encode their videos, store them; return pair ids."
     check_run_name(name)
@@ -236,7 +237,9 @@ def collect_pairs(store, # a `rlhf_nb.store.Store`
     try: run = store.get_run(name)
     except UserError: run = None  # a new run: created below, once its env is known to work
     if run is not None: env_id = store.ensure_run(name, env_id)['env_id']  # UserError if `env_id` differs
-    env = make_env(check_env_id(env_id or 'CartPole-v1'), render=videos, record_stats=False)  # UserError if unusable
+    env_id = check_env_id(env_id or 'CartPole-v1')
+    if keep_landed is None: keep_landed = env_settings(env_id)['loop'].get('keep_landed', False)
+    env = make_env(env_id, render=videos, record_stats=False, keep_landed=keep_landed)  # UserError if unusable
     env_id, seed = env.spec.id, secrets.randbelow(2**31) if seed is None else int(seed)
     try:
         action_format(env.action_space)  # UserError for a space segments cannot hold, before a run is made

@@ -62,6 +62,8 @@ class RLHFConfig:
     "frames per second of the clip videos"
     videos: bool | None = None
     "encode each pair's video for the labeling panel; None: only when a person labels (a synthetic teacher reads rewards)"
+    keep_landed: bool = False
+    "LunarLander with a learned reward: a landing does not end the episode, in PPO's envs and in the clips (`envs.KeepLanded`), so the learned reward can pay for resting on the pad; evaluations play the unchanged env"
     target_return: float | None = None
     "stop once the evaluated true return reaches this; None (default): train the whole `total_timesteps`, report the final policy"
     eval_every: int = 10_000
@@ -86,6 +88,8 @@ class RLHFConfig:
         if self.teacher == 'judge': criterion_for(self.env_id, self.criterion)  # one line now if the env has none
         elif self.criterion is not None:
             raise UserError(f"criterion {self.criterion!r} goes with teacher 'judge', not {self.teacher!r}")
+        if self.keep_landed and not self.env_id.startswith('LunarLander'):
+            raise UserError(f"keep_landed is for LunarLander, not {self.env_id}")
         if self.selection not in ('uniform', 'disagreement'):
             raise UserError(f"selection {self.selection!r}: use 'uniform' or 'disagreement'")
         for name in ('total_timesteps', 'round_steps', 'eval_every', 'eval_episodes', 'segment_length', 'fps', 'oversample'):
@@ -206,7 +210,8 @@ def ask(self:RLHF, iteration:int, # the round the pairs belong to (0: random-pol
     self._set_phase('collecting', round=iteration, pairs=n_pairs)
     return collect_pairs(self.store, self.name, n_pairs=n_pairs, segment_length=cfg.segment_length, fps=cfg.fps,
                          seed=cfg.seed * 1_000 + iteration, policy=policy, iteration=iteration, scorer=scorer,
-                         oversample=cfg.oversample, background=not human, videos=human or bool(cfg.videos))
+                         oversample=cfg.oversample, background=not human, videos=human or bool(cfg.videos),
+                         keep_landed=cfg.keep_landed)
 
 @patch
 def label(self:RLHF, poll_seconds:float=2.0, # with a person: how often to look for new labels
@@ -291,7 +296,7 @@ def _start_policy(self:RLHF):
     # A learned reward comes normalized by the reward model (`fit_normalization`): PPO does not rescale it again
     learned = {'norm_reward': False} if cfg.reward == 'learned' else {}
     pcfg = PPOConfig.for_env(cfg.env_id, total_timesteps=cfg.total_timesteps, **{**learned, **cfg.ppo})
-    envs = make_vector_env(cfg.env_id, pcfg.num_envs)
+    envs = make_vector_env(cfg.env_id, pcfg.num_envs, keep_landed=cfg.keep_landed and cfg.reward == 'learned')
     if cfg.reward == 'learned':
         if self.reward_model is None: raise UserError(f"run {self.name!r} has no reward model yet: pretrain first")
         envs = LearnedRewardVecWrapper(envs, self.reward_model)
