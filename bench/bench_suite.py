@@ -36,13 +36,14 @@ from rlhf_nb.sweep import sweep
 # final policy: ('all', R) every seed's final return >= R; ('mean', R) the mean over seeds >= R; ('ppo', f) the mean
 # >= f x PPO's mean. CartPole asks by disagreement: at 30 labels uniform pairs left 2 of 5 seeds short of 475, the
 # ensemble's disagreement none (bench/RESULTS.md, "CartPole at 30 labels"). LunarLander is labeled by the judge
-# (`rest-on-pad`): the oracle's policies hovered or crashed (bench/RESULTS.md).
+# (`rest-on-pad`; the oracle's policies hovered or crashed), pairs by disagreement (bench/RESULTS.md, "LunarLander").
 SUITE = {
     'CartPole-v1':    dict(teacher='oracle', label_budget=30,  total_timesteps=150_000, selection='disagreement',
                            target=('all', 475)),
     'Acrobot-v1':     dict(teacher='judge',  label_budget=100, total_timesteps=200_000, target=('mean', -100)),
     'MountainCar-v0': dict(teacher='judge',  label_budget=200, total_timesteps=300_000, target=('mean', -130)),
-    'LunarLander-v3': dict(teacher='judge',  label_budget=500, total_timesteps=1_000_000, target=('mean', 200)),
+    'LunarLander-v3': dict(teacher='judge',  label_budget=500, total_timesteps=1_000_000, selection='disagreement',
+                           target=('mean', 200)),
     'Pendulum-v1':    dict(teacher='oracle', label_budget=100, total_timesteps=200_000, target=('mean', -200),
                            imitation=True),  # imitation's preference comparisons beside it (bench_imitation.py)
     'Hopper-v5':      dict(teacher='oracle', label_budget=500, total_timesteps=1_000_000, target=('ppo', 0.9)),
