@@ -348,7 +348,7 @@ ENV_SETTINGS = {
                   eval_every=50_000, eval_episodes=10,
                   keep_landed=True,  # a landing goes on (`KeepLanded`): the learned reward can pay for resting on the pad
                   selection='disagreement',  # the pairs the reward ensemble disagrees on most (bench/RESULTS.md)
-                  reward_train=dict(use_actions=True))),  # r̂(o, a): the engines' fuel is in the action, not the observation
+                  reward_train=dict(use_actions=True))),  # r̂(o, a): measured better than r̂(o) with the judge (see below)
     # Pendulum: rl-baselines3-zoo's Pendulum-v1 row (4 envs x 1024 steps, 64 minibatches of 64, 10 epochs, gamma 0.9,
     # lambda 0.95, learning rate 1e-3, no entropy bonus; gSDE left out: our log-std is state-independent).
     'Pendulum-v1': dict(
