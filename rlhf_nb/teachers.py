@@ -225,11 +225,20 @@ def _climb(obs):
     "How high the car gets: the highest sin(3x) of its position x in the clip, -1 in the valley, about 1 at the flag."
     return np.sin(3 * obs[:, 0]).max()
 
+def _pad_terms(obs):
+    "LunarLander's own shaping terms at each step (n,): minus the distance to the pad, the speed and the tilt, plus 0.1 a leg down."
+    x, y, vx, vy, tilt, _, left_leg, right_leg = obs.T  # each (n,)
+    return -np.hypot(x, y) - np.hypot(vx, vy) - np.abs(tilt) + 0.1 * (left_leg + right_leg)
+
+@register_criterion('LunarLander-v3', 'near-pad')
+def _near_pad(obs):
+    "How near to resting on the pad the lander stays: the mean over the clip of minus the distance to the pad, the speed and the tilt, plus 0.1 a leg on the ground."
+    return _pad_terms(obs).mean()
+
 @register_criterion('LunarLander-v3', 'rest-on-pad')
 def _rest_on_pad(obs):
-    "How near the clip ends to resting on the pad: at its last step, minus the distance to the pad, the speed and the tilt, plus 0.1 a leg on the ground."
-    x, y, vx, vy, tilt, _, left_leg, right_leg = obs[-1]  # the env's own shaping terms, read at the clip's end
-    return -math.hypot(x, y) - math.hypot(vx, vy) - abs(tilt) + 0.1 * (left_leg + right_leg)
+    "How near the clip ends to resting on the pad: the same terms at its last step only."
+    return _pad_terms(obs[-1:])[0]
 
 # %% ../nbs/06_teachers.ipynb #t5c0001f
 def _clip_arrays(store, seg_id:int, obs:bool=False):
