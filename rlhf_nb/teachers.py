@@ -237,7 +237,7 @@ def _near_pad(obs):
 
 @register_criterion('LunarLander-v3', 'rest-on-pad')
 def _rest_on_pad(obs):
-    "How near the clip ends to resting on the pad: the same terms at its last step only."
+    "How near the clip ends to resting on the pad: at its last step, minus the distance to the pad, the speed and the tilt, plus 0.1 a leg on the ground."
     return _pad_terms(obs[-1:])[0]
 
 # %% ../nbs/06_teachers.ipynb #t5c0001f
