@@ -154,20 +154,24 @@ class Criterion:
     "A named way of judging a clip by what a person watching it sees; higher is better."
     env_id: str  # the gymnasium id whose clips it judges
     name: str  # short, for the command line and the labeler id: 'climb' gives 'teacher:judge:climb'
-    fn: Callable  # observations of the clip's real steps, (n, *obs_shape) -> a number
+    fn: Callable  # observations of the clip's real steps, (n, *obs_shape) -> a number; (obs, actions) if `sees_actions`
     doc: str  # what a person watching ranks by, in a sentence
     bounds: tuple|None = None  # (worst, best) values, if known: the judge's scale is best - worst
+    sees_actions: bool = False  # `fn` also takes the actions of those steps, (n, *action_shape): what a person sees of them, e.g. an engine's flame
 
-    def __call__(self, obs) -> float: return float(self.fn(np.asarray(obs)))
+    def __call__(self, obs, actions=None) -> float:
+        if not self.sees_actions: return float(self.fn(np.asarray(obs)))
+        if actions is None: raise UserError(f"criterion {self.name!r} judges the actions too: give them with the observations")
+        return float(self.fn(np.asarray(obs), np.asarray(actions)))
 
-    def judge(self, clip, # anything with `.obs` (T, ...) and `.padding` (T,), e.g. a `clips.Segment`
+    def judge(self, clip, # anything with `.obs` (T, ...), `.padding` (T,) and, if it sees them, `.actions`: e.g. a `clips.Segment`
               gamma:float=1.0, # < 1: a myopic judge, who sees only the last ⌈1/(1-γ)⌉ real steps
              ) -> float:
         "The criterion's value of `clip`: on its real steps (the padding after an episode's end left out)."
         n_real = max(1, int((~np.asarray(clip.padding, bool)).sum()))  # real steps come first; at least one
-        obs = np.asarray(clip.obs)[:n_real]
-        if gamma < 1: obs = obs[-math.ceil(1 / (1 - gamma)):]
-        return self(obs)
+        first = n_real - math.ceil(1 / (1 - gamma)) if gamma < 1 else 0
+        steps = slice(max(0, first), n_real)
+        return self(np.asarray(clip.obs)[steps], np.asarray(clip.actions)[steps] if self.sees_actions else None)
 
 # %% ../nbs/06_teachers.ipynb #t5c00033
 CRITERIA: dict[str, dict[str, Criterion]] = {}  # env id -> {criterion name: Criterion}, the env's default first
@@ -178,17 +182,18 @@ def register_criterion(env_id:str, # the gymnasium id whose clips it judges
                        doc:str|None=None, # what a person watching ranks by (default: `fn`'s docstring)
                        bounds:tuple|None=None, # (worst, best) values if known (the judge's scale); None: estimated from the clips seen
                        default:bool=False, # make it `env_id`'s default (else the first registered is)
+                       sees_actions:bool=False, # `fn` takes (obs, actions): the clip's actions too, as a person sees them
                       ):
     "Register criterion `name` of `env_id` and return it; without `fn`, a decorator that registers the function it decorates."
     if fn is None:
-        def register(f): register_criterion(env_id, name, f, doc, bounds, default); return f
+        def register(f): register_criterion(env_id, name, f, doc, bounds, default, sees_actions); return f
         return register
     if not re.fullmatch(r'[a-z0-9][a-z0-9_-]*', name):
         raise UserError(f"criterion name {name!r}: use lowercase letters, digits, '-' and '_' (e.g. 'climb')")
     doc = (doc or fn.__doc__ or '').strip()
     if not doc: raise UserError(f"criterion {name!r}: say in `doc` what a person watching ranks by")
     if bounds is not None and not float(bounds[0]) < float(bounds[1]): raise UserError(f"bounds {bounds}: give (worst, best), worst < best")
-    crit = Criterion(env_id, name, fn, doc, None if bounds is None else (float(bounds[0]), float(bounds[1])))
+    crit = Criterion(env_id, name, fn, doc, None if bounds is None else (float(bounds[0]), float(bounds[1])), sees_actions)
     mine = CRITERIA.setdefault(env_id, {})
     if default: CRITERIA[env_id] = {name: crit, **{k: c for k, c in mine.items() if k != name}}
     else: mine[name] = crit
@@ -240,11 +245,19 @@ def _rest_on_pad(obs):
     "How near the clip ends to resting on the pad: at its last step, minus the distance to the pad, the speed and the tilt, plus 0.1 a leg on the ground."
     return _pad_terms(obs[-1:])[0]
 
+@register_criterion('LunarLander-v3', 'quiet-on-pad', sees_actions=True)
+def _quiet_on_pad(obs, actions):
+    "How near to resting quietly on the pad the lander stays: `near-pad`'s mean, with a leg on the ground worth 0.05, not 0.1, at a step an engine fires."
+    legs = obs[:, 6] + obs[:, 7]  # (n,) legs on the ground, 0 to 2
+    return (_pad_terms(obs) - 0.05 * legs * (actions != 0)).mean()  # action 0: no engine
+
+
 # %% ../nbs/06_teachers.ipynb #t5c0001f
-def _clip_arrays(store, seg_id:int, obs:bool=False):
-    "What a teacher reads of a stored segment: its rewards and padding, and its observations for a judge."
+def _clip_arrays(store, seg_id:int, judge:bool=False):
+    "What a teacher reads of a stored segment: its rewards and padding, and for a judge its observations and actions."
     arrays = store.segment_arrays(seg_id)
-    return SimpleNamespace(rewards=arrays['rewards'], padding=arrays['padding'], obs=arrays['obs'] if obs else None)
+    return SimpleNamespace(rewards=arrays['rewards'], padding=arrays['padding'],
+                           obs=arrays['obs'] if judge else None, actions=arrays['actions'] if judge else None)
 
 def label_pending(store, # a `store.Store`
                   name:str, # run name
@@ -263,7 +276,7 @@ def label_pending(store, # a `store.Store`
     n = 0
     for pair in pending:
         start = time.perf_counter()
-        left, right = (_clip_arrays(store, pair[k], obs=judge is not None) for k in ('left', 'right'))
+        left, right = (_clip_arrays(store, pair[k], judge=judge is not None) for k in ('left', 'right'))
         store.add_label(pair['id'], teacher.label(left, right), labeler=teacher.labeler_id, seconds=time.perf_counter() - start)
         n += 1
     return n

@@ -23,8 +23,8 @@ def _box2d():
 
 @pytest.mark.parametrize('env_id, teacher, criterion', [
     ('CartPole-v1', 'oracle', None),
-    ('Acrobot-v1', 'judge', 'swing-height'),
-    pytest.param('LunarLander-v3', 'oracle', None, marks=pytest.mark.skipif(
+    ('Acrobot-v1', 'judge', None),  # the env's own criterion, swing-height
+    pytest.param('LunarLander-v3', 'judge', 'quiet-on-pad', marks=pytest.mark.skipif(  # a judge that sees the actions
         not _box2d(), reason="LunarLander-v3 needs gymnasium[box2d] (import Box2D fails)")),
 ])
 def test_collect_label_pretrain(home, env_id, teacher, criterion):
@@ -35,17 +35,16 @@ def test_collect_label_pretrain(home, env_id, teacher, criterion):
     assert r.returncode == 0, r.stderr[-3000:]
     length = env_settings(env_id)['loop'].get('segment_length', 25)
     assert f"collected 6 pairs of {length}-step clips" in r.stdout, r.stdout  # the env's clip length by default
-    r = rlhf_nb('label', '--name', 'suite', '--teacher', teacher)
+    r = rlhf_nb('label', '--name', 'suite', '--teacher', teacher, *(['--criterion', criterion] if criterion else []))
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"labeled 6 pairs of run 'suite'" in r.stdout, r.stdout
     store = Store(home)
-    judge = criterion_for(env_id) if teacher == 'judge' else None
-    if judge is not None: assert judge.name == criterion
+    judge = criterion_for(env_id, criterion) if teacher == 'judge' else None
     labeled = store.labeled_pairs('suite', include_unknown=True)
     assert len(labeled) == 6 and not store.pending_pairs('suite')
     for pair, lab in labeled:  # each answer is the teacher's, under its own labeler id
         assert store.segment(pair['left'])['length'] == length
-        assert lab['labeler'] == ('teacher:oracle' if judge is None else f'teacher:judge:{criterion}')
+        assert lab['labeler'] == ('teacher:oracle' if judge is None else f'teacher:judge:{judge.name}')
         assert lab['label'] == _expected(store, pair, judge)
     if judge is not None: assert all(lab['label'] != 'tie' for _, lab in labeled)  # heights differ, returns do not
 
