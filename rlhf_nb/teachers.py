@@ -251,7 +251,6 @@ def _quiet_on_pad(obs, actions):
     legs = obs[:, 6] + obs[:, 7]  # (n,) legs on the ground, 0 to 2
     return (_pad_terms(obs) - 0.05 * legs * (actions != 0)).mean()  # action 0: no engine
 
-
 # %% ../nbs/06_teachers.ipynb #t5c0001f
 def _clip_arrays(store, seg_id:int, judge:bool=False):
     "What a teacher reads of a stored segment: its rewards and padding, and for a judge its observations and actions."
