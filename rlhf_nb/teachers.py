@@ -169,8 +169,7 @@ class Criterion:
              ) -> float:
         "The criterion's value of `clip`: on its real steps (the padding after an episode's end left out)."
         n_real = max(1, int((~np.asarray(clip.padding, bool)).sum()))  # real steps come first; at least one
-        first = n_real - math.ceil(1 / (1 - gamma)) if gamma < 1 else 0
-        steps = slice(max(0, first), n_real)
+        steps = slice(max(0, n_real - math.ceil(1 / (1 - gamma))) if gamma < 1 else 0, n_real)
         return self(np.asarray(clip.obs)[steps], np.asarray(clip.actions)[steps] if self.sees_actions else None)
 
 # %% ../nbs/06_teachers.ipynb #t5c00033
