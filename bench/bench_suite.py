@@ -36,7 +36,7 @@ from rlhf_nb.sweep import sweep
 # final policy: ('all', R) every seed's final return >= R; ('mean', R) the mean over seeds >= R; ('ppo', f) the mean
 # >= f x PPO's mean. CartPole asks by disagreement: at 30 labels uniform pairs left 2 of 5 seeds short of 475, the
 # ensemble's disagreement none (bench/RESULTS.md, "CartPole at 30 labels"). LunarLander is labeled by the judge
-# (`near-pad`; the oracle's policies hovered or crashed), pairs by disagreement (bench/RESULTS.md, "LunarLander").
+# (`near-pad-fuel`; the oracle's policies hovered or crashed), pairs by disagreement (bench/RESULTS.md, "LunarLander").
 SUITE = {
     'CartPole-v1':    dict(teacher='oracle', label_budget=30,  total_timesteps=150_000, selection='disagreement',
                            target=('all', 475)),

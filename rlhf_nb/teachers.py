@@ -250,6 +250,11 @@ def _quiet_on_pad(obs, actions):
     legs = obs[:, 6] + obs[:, 7]  # (n,) legs on the ground, 0 to 2
     return (_pad_terms(obs) - 0.05 * legs * (actions != 0)).mean()  # action 0: no engine
 
+@register_criterion('LunarLander-v3', 'near-pad-fuel', sees_actions=True, default=True)
+def _near_pad_fuel(obs, actions):
+    "How near to resting on the pad the lander stays, on how little fuel: `near-pad`'s mean, less 0.1 at each step an engine fires."
+    return (_pad_terms(obs) - 0.1 * (actions != 0)).mean()  # action 0: no engine
+
 # %% ../nbs/06_teachers.ipynb #t5c0001f
 def _clip_arrays(store, seg_id:int, judge:bool=False):
     "What a teacher reads of a stored segment: its rewards and padding, and for a judge its observations and actions."
