@@ -12,6 +12,22 @@ os.environ['RLHF_NB_HOME'] = _home
 os.environ['RLHF_NB_ENV'] = 'test'
 os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
 
+# The slowest tests, slowest first, as `make test --durations` listed them on 2 cores. pytest-xdist's worksteal gives
+# each worker a contiguous half of the collected tests and lets an idle worker take the back of the other's queue:
+# collected first, the long tests start at once and only short ones are left to share at the end, so both workers
+# finish together instead of one running a ten-minute notebook alone.
+SLOWEST_FIRST = [f'tests/test_notebooks.py::test_notebook_runs[{nb}.ipynb]' for nb in (
+    'tutorials/continuous_control', 'tutorials/atari', 'tutorials/feedback_quality')] + [
+    'tests/test_sweep.py::test_interrupted_sweep_resumes_and_records_failures'] + [
+    f'tests/test_notebooks.py::test_notebook_runs[{nb}.ipynb]' for nb in (
+    'tutorials/reuse_reward', 'tutorials/beyond_cartpole', 'tutorials/cartpole', '11_sweep', '07_reward', '09_ppo')] + [
+    'tests/test_damaged_files.py::test_check_finds_each_damaged_file_and_repair_starts_over']
+
+def pytest_collection_modifyitems(items):
+    "Run `SLOWEST_FIRST` first, in its order; every other test keeps its place after them."
+    rank = {nodeid: i for i, nodeid in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))
+
 def tool(name: str) -> str:
     "Path of a console script in the project's venv (falls back to PATH)."
     p = VENV_BIN / name
