@@ -16,12 +16,19 @@ os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
 # each worker a contiguous half of the collected tests and lets an idle worker take the back of the other's queue:
 # collected first, the long tests start at once and only short ones are left to share at the end, so both workers
 # finish together instead of one running a ten-minute notebook alone.
-SLOWEST_FIRST = [f'tests/test_notebooks.py::test_notebook_runs[{nb}.ipynb]' for nb in (
-    'tutorials/continuous_control', 'tutorials/atari', 'tutorials/feedback_quality')] + [
-    'tests/test_sweep.py::test_interrupted_sweep_resumes_and_records_failures'] + [
-    f'tests/test_notebooks.py::test_notebook_runs[{nb}.ipynb]' for nb in (
-    'tutorials/reuse_reward', 'tutorials/beyond_cartpole', 'tutorials/cartpole', '11_sweep', '07_reward', '09_ppo')] + [
-    'tests/test_damaged_files.py::test_check_finds_each_damaged_file_and_repair_starts_over']
+SLOWEST_FIRST = [
+    'tests/test_notebooks.py::test_notebook_runs[tutorials/continuous_control.ipynb]',
+    'tests/test_notebooks.py::test_notebook_runs[tutorials/atari.ipynb]',
+    'tests/test_notebooks.py::test_notebook_runs[tutorials/feedback_quality.ipynb]',
+    'tests/test_sweep.py::test_interrupted_sweep_resumes_and_records_failures',
+    'tests/test_notebooks.py::test_notebook_runs[tutorials/reuse_reward.ipynb]',
+    'tests/test_notebooks.py::test_notebook_runs[tutorials/beyond_cartpole.ipynb]',
+    'tests/test_notebooks.py::test_notebook_runs[tutorials/cartpole.ipynb]',
+    'tests/test_notebooks.py::test_notebook_runs[11_sweep.ipynb]',
+    'tests/test_notebooks.py::test_notebook_runs[07_reward.ipynb]',
+    'tests/test_notebooks.py::test_notebook_runs[09_ppo.ipynb]',
+    'tests/test_damaged_files.py::test_check_finds_each_damaged_file_and_repair_starts_over',
+]
 
 def pytest_collection_modifyitems(items):
     "Run `SLOWEST_FIRST` first, in its order; every other test keeps its place after them."
