@@ -37,12 +37,13 @@ def _free_port() -> int:
 
 
 def _until(pred, timeout, what, every=0.1):
-    "Call `pred` until it returns something truthy; fail naming `what` after `timeout` seconds."
+    "Call `pred` until it returns something truthy; raise `TimeoutError` naming `what` after `timeout` seconds."
     end = time.monotonic() + timeout
     while True:
         v = pred()
         if v: return v
-        if time.monotonic() > end: pytest.fail(f'timed out after {timeout} s waiting for {what}')
+        # An ordinary exception, not `pytest.fail` (a BaseException): the tests' `except Exception` then prints the page.
+        if time.monotonic() > end: raise TimeoutError(f'timed out after {timeout} s waiting for {what}')
         time.sleep(every)
 
 
@@ -136,11 +137,31 @@ def _cell(page, text: str):
 # A cell's first run imports torch, gymnasium and the library: seconds on an idle machine, minutes on two cores that
 # other tests keep busy. Waiting for the cell to finish, not for a fixed time, keeps that load out of the verdict.
 CELL_RUN_TIMEOUT = 300
+CELL_START_TIMEOUT = 20  # a Shift+Enter the notebook took shows `[*]` at once, even while the kernel is still starting
 
 
-def _wait_for_cell_run(cell, what: str):
-    "Wait until `cell` has run: its prompt shows an execution count, not `[*]` or an empty `[ ]`."
+def _page_state(page) -> str:
+    "What the page shows that tells why a cell did not run: prompts, kernel status, open dialogs, the focused element."
+    return (f"prompts {page.locator('.jp-InputPrompt').all_inner_texts()}, "
+            f"kernel {page.locator('.jp-StatusBar-Widget').all_inner_texts()}, "
+            f"dialogs {page.locator('.jp-Dialog').all_inner_texts()}, "
+            f"focus {page.evaluate('() => document.activeElement && document.activeElement.className')!r}")
+
+
+def _run_cell(page, cell, what: str, press):
+    """Run `cell` with `press` (a person's keys) and wait until it has run: its prompt shows an execution count.
+
+    A press the notebook did not take (the prompt still `[ ]` after `CELL_START_TIMEOUT` s: something else held the
+    focus while the page settled) is printed with the page's state and made once more; a cell that runs long on a
+    loaded machine is waited for, up to `CELL_RUN_TIMEOUT` s."""
     prompt = cell.locator('.jp-InputPrompt')
+    def started(): return re.search(r'\[(\*|\d+)\]', prompt.inner_text())
+    press()
+    try: _until(started, CELL_START_TIMEOUT, f'{what} to start')
+    except TimeoutError:
+        print(f'{what} did not start after {CELL_START_TIMEOUT} s; pressing again. Page: {_page_state(page)}')
+        press()
+        _until(started, CELL_START_TIMEOUT, f'{what} to start after a second press')
     _until(lambda: re.search(r'\[\d+\]', prompt.inner_text()), CELL_RUN_TIMEOUT, f'{what} to finish running')
 
 
@@ -185,12 +206,13 @@ def test_panel_in_browser(lab, front_end):
 
             # Run the panel's cell from command mode, then rest the pointer where the panel will appear: it takes the keys.
             first = page.locator('.jp-Notebook .jp-Cell').first
-            first.locator('.jp-InputArea-editor').click()
-            page.keyboard.press('Escape')  # command mode, as after running cells
-            page.keyboard.press('Shift+Enter')
             box = first.locator('.jp-InputArea').bounding_box()
-            page.mouse.move(box['x'] + 200, box['y'] + box['height'] + 180)
-            _wait_for_cell_run(first, "the panel's cell")
+            def run_panel_cell():
+                first.locator('.jp-InputArea-editor').click()
+                page.keyboard.press('Escape')  # command mode, as after running cells
+                page.keyboard.press('Shift+Enter')
+                page.mouse.move(box['x'] + 200, box['y'] + box['height'] + 180)
+            _run_cell(page, first, "the panel's cell", run_panel_cell)
             panel.wait_for(timeout=10_000)
             b = panel.bounding_box()
             assert b['y'] < box['y'] + box['height'] + 180 < b['y'] + b['height'], 'the panel did not appear under the pointer'
@@ -209,9 +231,12 @@ def test_panel_in_browser(lab, front_end):
 
             # Start the loop in the background; it collects the pairs. The panel must not move when the first arrives.
             page.evaluate(SAMPLE_LAYOUT)
-            _cell(page, 'loop.start()').locator('.jp-InputArea-editor').click()
-            page.keyboard.press('Shift+Enter')
-            _until(lambda: page.evaluate(VIDEO_STATE), 90, 'the first pair from the loop')
+            start = _cell(page, 'loop.start()')
+            def run_start_cell():
+                start.locator('.jp-InputArea-editor').click()
+                page.keyboard.press('Shift+Enter')
+            _run_cell(page, start, 'the cell that starts the loop', run_start_cell)
+            _until(lambda: page.evaluate(VIDEO_STATE), 180, 'the first pair from the loop')
             time.sleep(1.0)
             rects = page.evaluate('() => window.__rlhfRects')
             arrival = next(i for i, r in enumerate(rects) if r[3])
@@ -335,8 +360,7 @@ def test_panel_in_browser(lab, front_end):
             assert statistics.median(ms) <= 250, ms
         except Exception:
             page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}_failed.png'))
-            print('cell prompts and outputs at failure:', page.locator('.jp-InputPrompt').all_inner_texts(),
-                  page.locator('.jp-OutputArea').all_inner_texts())
+            print('page at failure:', _page_state(page), 'outputs', page.locator('.jp-OutputArea').all_inner_texts())
             print('lab log:', lab['log'].read_text()[-3000:])
             raise
         finally:
@@ -381,9 +405,10 @@ def test_panel_states_and_themes(lab):
                 _open(page, lab, f'/lab/workspaces/{theme}/tree/states-{theme}.ipynb')  # a workspace with only this notebook
                 assert page.evaluate("() => document.body.dataset.jpThemeName") == theme_name
                 cell = page.locator('.jp-Notebook .jp-Cell').first
-                cell.locator('.jp-InputArea-editor').click()
-                page.keyboard.press('Shift+Enter')
-                _wait_for_cell_run(cell, f"the {theme} theme's panel cell")
+                def run_panel_cell():
+                    cell.locator('.jp-InputArea-editor').click()
+                    page.keyboard.press('Shift+Enter')
+                _run_cell(page, cell, f"the {theme} theme's panel cell", run_panel_cell)
                 panel = page.locator('.rlhf-labeling-panel')
                 panel.wait_for(timeout=10_000)
                 page.mouse.move(5, 5)  # the pointer away from the panel: "keys: off", but while labeling
@@ -420,6 +445,7 @@ def test_panel_states_and_themes(lab):
                 shot('done', 'The run is done')
         except Exception:
             page.screenshot(path=str(SHOTS / 'rlhf_nb_panel_states_failed.png'))
+            print('page at failure:', _page_state(page))
             print('lab log:', lab['log'].read_text()[-3000:])
             raise
         finally:
