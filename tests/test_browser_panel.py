@@ -119,14 +119,25 @@ def lab(tmp_path_factory):
         log.close()
 
 
+def _kernel_ready(lab, notebook: str) -> bool:
+    "The server's word: `notebook` has a kernel that is idle and that the page is connected to."
+    with urllib.request.urlopen(f"{lab['url']}/api/sessions?token={lab['token']}", timeout=5) as r: sessions = json.load(r)
+    return any(s['path'].endswith(notebook) and s['kernel']['execution_state'] == 'idle' and s['kernel']['connections'] > 0
+               for s in sessions)
+
+
 def _open(page, lab, path: str):
-    "Open a notebook and wait for its kernel, accepting the notebook's own kernel if JupyterLab asks."
+    """Open a notebook and wait for its kernel, accepting the notebook's own kernel if JupyterLab asks.
+
+    The kernel is ready when the server says it is idle with the page connected, and the page says "Idle" too: on a
+    slow machine the page's indicator has read idle while its status bar still said "Connecting"."""
     page.goto(lab['url'] + path + f"?token={lab['token']}")
     page.locator('.jp-Notebook').first.wait_for(timeout=40_000)
     page.get_by_text('Kernel status: Idle').first.wait_for(state='attached', timeout=40_000)
     time.sleep(1.0)
     dialog = page.locator('.jp-Dialog')
     if dialog.count(): dialog.get_by_role('button', name='Select').click(); dialog.wait_for(state='detached')
+    _until(lambda: _kernel_ready(lab, path.rsplit('/', 1)[-1]), 120, 'the kernel to be idle and connected', every=0.5)
     page.get_by_text('Kernel status: Idle').first.wait_for(state='attached', timeout=40_000)
 
 
@@ -206,12 +217,14 @@ def test_panel_in_browser(lab, front_end):
 
             # Run the panel's cell from command mode, then rest the pointer where the panel will appear: it takes the keys.
             first = page.locator('.jp-Notebook .jp-Cell').first
-            box = first.locator('.jp-InputArea').bounding_box()
             def run_panel_cell():
+                nonlocal box
                 first.locator('.jp-InputArea-editor').click()
+                box = first.locator('.jp-InputArea').bounding_box()  # after the click: the cell is on screen
                 page.keyboard.press('Escape')  # command mode, as after running cells
                 page.keyboard.press('Shift+Enter')
                 page.mouse.move(box['x'] + 200, box['y'] + box['height'] + 180)
+            box = None
             _run_cell(page, first, "the panel's cell", run_panel_cell)
             panel.wait_for(timeout=10_000)
             b = panel.bounding_box()
