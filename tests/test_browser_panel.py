@@ -159,14 +159,20 @@ def _page_state(page) -> str:
             f"focus {page.evaluate('() => document.activeElement && document.activeElement.className')!r}")
 
 
-def _run_cell(page, cell, what: str, press):
-    """Run `cell` with `press` (a person's keys) and wait until it has run: its prompt shows an execution count.
+def _run_cell(page, cell, what: str, command_mode=False, then=None):
+    """Run `cell` as a person does and wait until it has run: its prompt shows an execution count.
 
-    A press the notebook did not take (the prompt still `[ ]` after `CELL_START_TIMEOUT` s: something else held the
-    focus while the page settled) is printed with the page's state and made once more; a cell that runs long on a
-    loaded machine is waited for, up to `CELL_RUN_TIMEOUT` s."""
+    A person clicks into the cell, presses Escape if `command_mode` (as after running cells), then Shift+Enter; `then()`
+    follows each press. A press the notebook did not take (the prompt still `[ ]` after `CELL_START_TIMEOUT` s:
+    something else held the focus while the page settled) is printed with the page's state and made once more; a cell
+    that runs long on a loaded machine is waited for, up to `CELL_RUN_TIMEOUT` s."""
     prompt = cell.locator('.jp-InputPrompt')
     def started(): return re.search(r'\[(\*|\d+)\]', prompt.inner_text())
+    def press():
+        cell.locator('.jp-InputArea-editor').click()
+        if command_mode: page.keyboard.press('Escape')
+        page.keyboard.press('Shift+Enter')
+        if then: then()
     press()
     try: _until(started, CELL_START_TIMEOUT, f'{what} to start')
     except TimeoutError:
@@ -217,18 +223,14 @@ def test_panel_in_browser(lab, front_end):
 
             # Run the panel's cell from command mode, then rest the pointer where the panel will appear: it takes the keys.
             first = page.locator('.jp-Notebook .jp-Cell').first
-            def run_panel_cell():
-                nonlocal box
-                first.locator('.jp-InputArea-editor').click()
-                box = first.locator('.jp-InputArea').bounding_box()  # after the click: the cell is on screen
-                page.keyboard.press('Escape')  # command mode, as after running cells
-                page.keyboard.press('Shift+Enter')
-                page.mouse.move(box['x'] + 200, box['y'] + box['height'] + 180)
-            box = None
-            _run_cell(page, first, "the panel's cell", run_panel_cell)
+            first_input = first.locator('.jp-InputArea')
+            first_input.wait_for()  # on screen: on a slow machine the cell has no box for a while after the page opens
+            box = first_input.bounding_box()
+            pointer = (box['x'] + 200, box['y'] + box['height'] + 180)  # where the panel will appear
+            _run_cell(page, first, "the panel's cell", command_mode=True, then=lambda: page.mouse.move(*pointer))
             panel.wait_for(timeout=10_000)
             b = panel.bounding_box()
-            assert b['y'] < box['y'] + box['height'] + 180 < b['y'] + b['height'], 'the panel did not appear under the pointer'
+            assert b['y'] < pointer[1] < b['y'] + b['height'], 'the panel did not appear under the pointer'
             _until(keys_on, 5, 'the panel that appeared under the pointer to take the keys')
             assert panel.locator('.rlhf-k-on').is_visible() and not panel.locator('.rlhf-k-off').is_visible()
             assert 'This run has no pairs yet' in text()
@@ -244,11 +246,7 @@ def test_panel_in_browser(lab, front_end):
 
             # Start the loop in the background; it collects the pairs. The panel must not move when the first arrives.
             page.evaluate(SAMPLE_LAYOUT)
-            start = _cell(page, 'loop.start()')
-            def run_start_cell():
-                start.locator('.jp-InputArea-editor').click()
-                page.keyboard.press('Shift+Enter')
-            _run_cell(page, start, 'the cell that starts the loop', run_start_cell)
+            _run_cell(page, _cell(page, 'loop.start()'), 'the cell that starts the loop')
             _until(lambda: page.evaluate(VIDEO_STATE), 180, 'the first pair from the loop')
             time.sleep(1.0)
             rects = page.evaluate('() => window.__rlhfRects')
@@ -420,11 +418,7 @@ def test_panel_states_and_themes(lab):
                 run = f'states-{theme}'
                 _open(page, lab, f'/lab/workspaces/{theme}/tree/states-{theme}.ipynb')  # a workspace with only this notebook
                 assert page.evaluate("() => document.body.dataset.jpThemeName") == theme_name
-                cell = page.locator('.jp-Notebook .jp-Cell').first
-                def run_panel_cell():
-                    cell.locator('.jp-InputArea-editor').click()
-                    page.keyboard.press('Shift+Enter')
-                _run_cell(page, cell, f"the {theme} theme's panel cell", run_panel_cell)
+                _run_cell(page, page.locator('.jp-Notebook .jp-Cell').first, f"the {theme} theme's panel cell")
                 panel = page.locator('.rlhf-labeling-panel')
                 panel.wait_for(timeout=10_000)
                 page.mouse.move(5, 5)  # the pointer away from the panel: "keys: off", but while labeling
